@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from ..extensions import db, limiter
+from ..models import User
+from ..models._base import utcnow
+from . import bp
+from .forms import LoginForm
+from .passwords import hash_password, needs_rehash, verify_password
+
+BAD_CREDENTIALS = "Adresse e-mail ou mot de passe incorrect."
+TOO_MANY_ATTEMPTS = (
+    "Trop de tentatives de connexion infructueuses. Patientez quelques minutes avant de "
+    "réessayer, ou contactez le service Offre du Carif-Oref."
+)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return ``target`` only when it is a path on this site (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _login_failed(response) -> bool:
+    return response.status_code == 422
+
+
+def _email_key() -> str:
+    return "login:" + (request.form.get("email") or "").strip().lower()
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_FAILURE_LIMIT"]
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(_login_limit, key_func=_email_key, methods=["POST"], deduct_when=_login_failed)
+def login():
+    """Log in by e-mail and password; a wrong password and an unknown e-mail read the same."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        password_ok = verify_password(user.password_hash if user else None, form.password.data)
+        if user is not None and password_ok and user.is_active:
+            if needs_rehash(user.password_hash):
+                user.password_hash = hash_password(form.password.data)
+            next_url = safe_next(request.args.get("next"))
+            # A fresh session at login: nothing chosen before (or planted) survives.
+            session.clear()
+            login_user(user)
+            user.last_login_at = utcnow()
+            db.session.commit()
+            return redirect(next_url or url_for("dashboard.index"))
+        error = BAD_CREDENTIALS
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/deconnexion", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))

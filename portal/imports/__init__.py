@@ -1,0 +1,1 @@
+"""Importers of reference registers and files: plain functions over data, no request."""

@@ -1,0 +1,57 @@
+// Small behaviours of the portal; htmx does the rest. No inline scripts (CSP-friendly).
+(function () {
+  "use strict";
+
+  var toastTimer = null;
+
+  function showToast(message, kind) {
+    var toast = document.getElementById("toast");
+    if (!toast) return;
+    toast.textContent = message;
+    toast.className = "toast" + (kind ? " toast--" + kind : "");
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { toast.hidden = true; }, kind === "error" ? 8000 : 2500);
+  }
+
+  // Live saves answer with HX-Trigger: saved → a discreet "Enregistré".
+  document.body.addEventListener("saved", function (event) {
+    var detail = event.detail && event.detail.value;
+    showToast(typeof detail === "string" && detail ? detail : "Enregistré", "success");
+  });
+
+  // 4xx/5xx that htmx does not swap (all but 422): say what happened instead of doing nothing.
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var holder = document.createElement("div");
+    holder.innerHTML = xhr.responseText || "";
+    var alert = holder.querySelector("[role=alert]");
+    showToast(alert ? alert.textContent.trim() : "Erreur " + xhr.status + " : l'opération n'a pas abouti.", "error");
+  });
+
+  document.body.addEventListener("htmx:sendError", function () {
+    showToast("Connexion au serveur impossible : vérifiez votre réseau puis réessayez.", "error");
+  });
+
+  // Live character counters: <textarea data-maxlength="3000"> gets "123 / 3000".
+  function attachCounters(root) {
+    root.querySelectorAll("[data-maxlength]").forEach(function (field) {
+      if (field.dataset.counterReady) return;
+      field.dataset.counterReady = "1";
+      var max = parseInt(field.dataset.maxlength, 10);
+      var counter = document.createElement("p");
+      counter.className = "field__counter";
+      counter.setAttribute("aria-live", "polite");
+      field.insertAdjacentElement("afterend", counter);
+      function update() {
+        var length = field.value.length;
+        counter.textContent = length + " / " + max + " caractères";
+        counter.classList.toggle("field__counter--over", length > max);
+      }
+      field.addEventListener("input", update);
+      update();
+    });
+  }
+  attachCounters(document);
+  document.body.addEventListener("htmx:load", function (event) { attachCounters(event.detail.elt); });
+})();
