@@ -86,7 +86,7 @@ def _init_extensions(app: Flask) -> None:
     ext.htmx.init_app(app)
     ext.limiter.init_app(app)
 
-    from . import models  # noqa: F401  (registers the tables on db.metadata)
+    from . import journal, models  # noqa: F401  (tables on db.metadata; the journal listener)
     from .models import User
 
     @login_manager.user_loader
