@@ -41,6 +41,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
+        WTF_I18N_ENABLED=False,  # WTForms' built-in French messages, see portal.forms
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_FAILURE_LIMIT="5 per 5 minutes",
@@ -112,11 +113,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .dashboard import bp as dashboard_bp
+    from .directory import bp as directory_bp
     from .establishments import bp as establishments_bp
     from .offer import bp as offer_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(directory_bp)
     app.register_blueprint(establishments_bp)
     app.register_blueprint(offer_bp)
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import codes
 from .scoping import attached_establishments, current_establishment
+from .validators import format_phone
 
 
 def fr_date(value: date | datetime | None) -> str:
@@ -33,6 +34,7 @@ def url_for_exists(endpoint: str) -> bool:
 def register(app: Flask) -> None:
     app.add_template_filter(fr_date, "fr_date")
     app.add_template_filter(fr_number, "fr_number")
+    app.add_template_filter(format_phone, "phone")
     app.add_template_global(codes, "codes")
     app.add_template_global(url_for_exists, "url_for_exists")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+from stdnum import luhn
+
 from portal.auth.passwords import hash_password
 from portal.extensions import db
 from portal.models import (
@@ -28,17 +30,15 @@ _password_hash = None
 
 
 def _siret(n: int) -> str:
-    """A Luhn-valid SIRET built from a counter (the last digit balances the checksum)."""
-    base = f"{900000000 + n:09d}{n % 10000:04d}"
-    for check in range(10):
-        candidate = base + str(check)
-        total = 0
-        for i, ch in enumerate(reversed(candidate)):
-            d = int(ch) * (2 if i % 2 else 1)
-            total += d - 9 if d > 9 else d
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable")
+    """A SIRET valid for python-stdnum (Luhn-valid SIREN and SIRET) built from a counter."""
+    siren = f"{90000000 + n:08d}"
+    siren += luhn.calc_check_digit(siren)
+    return siret_with_prefix(f"{siren}{n % 10000:04d}")
+
+
+def siret_with_prefix(base: str) -> str:
+    """Complete 13 digits (a valid SIREN + 4 NIC digits) into a Luhn-valid SIRET."""
+    return base + luhn.calc_check_digit(base)
 
 
 def _save(record):

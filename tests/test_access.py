@@ -3,22 +3,21 @@ OF users with 403."""
 
 import pytest
 
-from portal import create_app
+from .urls import expand, method_of, url_map_app
 
 PUBLIC_ENDPOINTS = {"static", "auth.login"}
 CARIF_ONLY_ENDPOINTS = {"establishments.picker"}
 
 
 def _rules():
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = url_map_app()
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
-        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
-        path = rule.rule
-        for argument in rule.arguments:
-            path = path.replace(f"<int:{argument}>", "1").replace(f"<{argument}>", "1")
-        yield pytest.param(method, path, id=f"{method} {rule.rule}")
+        method = method_of(rule)
+        with app.test_request_context():
+            for path, _ in expand(rule):
+                yield pytest.param(method, path, id=f"{method} {path}")
 
 
 @pytest.mark.parametrize(("method", "path"), list(_rules()))

@@ -55,3 +55,14 @@
   attachCounters(document);
   document.body.addEventListener("htmx:load", function (event) { attachCounters(event.detail.elt); });
 })();
+
+// "Annuler" on an add form: drop the form (without JavaScript the link reloads the page).
+document.addEventListener("click", function (event) {
+  var cancel = event.target.closest("[data-cancel-new]");
+  if (!cancel) return;
+  var form = cancel.closest("form");
+  if (form) {
+    event.preventDefault();
+    form.remove();
+  }
+});

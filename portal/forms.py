@@ -1,0 +1,86 @@
+"""Base form and field helpers: French messages, normalisers wired as WTForms validators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField, SelectChoice, SelectMultipleField, widgets
+from wtforms.validators import Length, Optional, StopValidation
+
+REQUIRED = "Ce champ est obligatoire."
+
+
+class BaseForm(FlaskForm):
+    """WTForms' own French translations for its built-in messages (Flask-Babel is not used)."""
+
+    class Meta:
+        locales = ["fr_FR", "fr"]
+
+
+class Required:
+    """Like DataRequired, but a parse error ("N'est pas une date valide.") is kept, not replaced
+    by "obligatoire"."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: BaseForm, field: Field) -> None:
+        if field.process_errors:
+            raise StopValidation()
+        data = field.data
+        if data is None or data == [] or (isinstance(data, str) and not data.strip()):
+            raise StopValidation(REQUIRED)
+
+
+def required() -> Required:
+    return Required()
+
+
+def max_length(n: int) -> Length:
+    return Length(max=n, message=f"{n} caractères maximum.")
+
+
+def optional() -> Optional:
+    return Optional()
+
+
+def normalised_by(normalise: Callable[[str], str]) -> Callable[[BaseForm, Field], None]:
+    """Validator that replaces the field's data by ``normalise(data)`` or shows its error."""
+
+    def validator(form: BaseForm, field: Field) -> None:
+        if not field.data:
+            field.data = None
+            return
+        try:
+            field.data = normalise(field.data)
+        except ValueError as error:
+            raise StopValidation(str(error)) from None
+
+    return validator
+
+
+class VersionField(HiddenField):
+    """The record version the user started from, for optimistic locking."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            self.data = int(valuelist[0]) if valuelist and valuelist[0] else None
+        except ValueError:
+            self.data = None
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def select_choices(
+    pairs: Iterable[tuple[object, str]], *, blank: str | None = None
+) -> list[SelectChoice]:
+    """WTForms choices from (value, label) pairs, e.g. a codes.CodeTable."""
+    choices = [SelectChoice(value, label) for value, label in pairs]
+    return [SelectChoice("", blank), *choices] if blank is not None else choices
+
+
+def strip_filter(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
