@@ -43,7 +43,30 @@ def _app(base_config):
             with db.engine.begin() as conn:  # a throwaway database, but reruns must start clean
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
-    return app
+    yield app
+    _dispose(app)
+
+
+def _dispose(app) -> None:
+    """Close pooled connections: PostgreSQL ones left to the garbage collector warn."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def make_app(base_config, _app):
+    """Build another app on the test database with some settings changed."""
+    apps = []
+
+    def factory(**overrides):
+        app = create_app(base_config | overrides)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        _dispose(app)
 
 
 @pytest.fixture

@@ -121,10 +121,8 @@ def test_logout_clears_the_session_and_needs_post(client, auth, of_user):
     assert client.get("/").status_code == 302
 
 
-def test_csrf_is_enforced_on_forms_and_accepted_from_the_htmx_header(base_config, _app, of_user):
-    from portal import create_app
-
-    app = create_app(base_config | {"WTF_CSRF_ENABLED": True})
+def test_csrf_is_enforced_on_forms_and_accepted_from_the_htmx_header(make_app, of_user):
+    app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     user, first, second, _ = of_user
     # Without a token the login form is refused.

@@ -10,10 +10,8 @@ def test_unknown_url_gives_a_french_404_page(client):
 
 
 @pytest.fixture
-def failing_app(base_config, _app):
-    from portal import create_app
-
-    app = create_app(base_config | {"PROPAGATE_EXCEPTIONS": False})
+def failing_app(make_app):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
 
     @app.route("/boom")
     def boom():
