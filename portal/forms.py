@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, SelectChoice, SelectMultipleField, widgets
+from wtforms import Field, HiddenField, SelectChoice, SelectMultipleField, StringField, widgets
 from wtforms.validators import Length, Optional, StopValidation
+
+from .validators import format_phone
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -57,6 +59,15 @@ def normalised_by(normalise: Callable[[str], str]) -> Callable[[BaseForm, Field]
             raise StopValidation(str(error)) from None
 
     return validator
+
+
+class PhoneField(StringField):
+    """A phone stored in E.164 but shown as French users write it (02 40 20 40 20)."""
+
+    def _value(self) -> str:
+        if isinstance(self.data, str) and self.data.startswith("+") and not self.errors:
+            return format_phone(self.data)
+        return super()._value()
 
 
 class VersionField(HiddenField):

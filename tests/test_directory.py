@@ -109,12 +109,15 @@ def test_create_site_bad_input_is_422_inline_and_stores_nothing(
 
 def test_click_to_edit_then_save_a_site_row(client, logged, make_site, hx):
     first, _ = logged
-    site = make_site(first, name="Principal", postcode="44000", commune="Nantes")
+    site = make_site(
+        first, name="Principal", postcode="44000", commune="Nantes", phone="+33240204020"
+    )
     form = client.get(f"/annuaire/sites/{site.id}/modifier", headers=hx)
     assert form.status_code == 200
     assert form.text.lstrip().startswith("{# Returned") is False
     assert f'<tr id="site-{site.id}" class="edit-row">' in form.text
     assert 'value="Principal"' in form.text
+    assert 'value="02 40 20 40 20"' in form.text  # stored in E.164, shown the French way
     data = site_data(prefix=f"site-{site.id}", name="Siège", version=site.version)
     response = client.post(f"/annuaire/sites/{site.id}", data=data, headers=hx)
     assert response.status_code == 200

@@ -19,6 +19,7 @@ from .. import codes, geo
 from ..forms import (
     BaseForm,
     MultiCheckboxField,
+    PhoneField,
     VersionField,
     max_length,
     normalised_by,
@@ -92,7 +93,7 @@ def commune_postcode(raw: str) -> str:
 
 class SiteForm(AddressMixin, BaseForm):
     name = StringField("Nom du site", [required(), max_length(250)], filters=STRIP)
-    phone = StringField("Téléphone", [normalised_by(normalise_phone)], filters=STRIP)
+    phone = PhoneField("Téléphone", [normalised_by(normalise_phone)], filters=STRIP)
     email = EmailField("E-mail", [normalised_by(normalise_email), max_length(160)], filters=STRIP)
     accessibility_note = TextAreaField(
         "Accessibilité (PMR)", [optional(), max_length(1000)], filters=STRIP
@@ -106,8 +107,8 @@ class ContactForm(BaseForm):
     first_name = StringField("Prénom", [optional(), max_length(50)], filters=STRIP)
     function = StringField("Fonction", [optional(), max_length(100)], filters=STRIP)
     email = EmailField("E-mail", [normalised_by(normalise_email), max_length(160)], filters=STRIP)
-    phone = StringField("Téléphone", [normalised_by(normalise_phone)], filters=STRIP)
-    mobile = StringField("Portable", [normalised_by(normalise_phone)], filters=STRIP)
+    phone = PhoneField("Téléphone", [normalised_by(normalise_phone)], filters=STRIP)
+    mobile = PhoneField("Portable", [normalised_by(normalise_phone)], filters=STRIP)
     roles = MultiCheckboxField("Rôles", choices=select_choices(codes.CONTACT_TYPES))
     version = VersionField()
 
@@ -155,7 +156,7 @@ class EstablishmentForm(AddressMixin, BaseForm):
     name = StringField("Raison sociale", [required(), max_length(250)], filters=STRIP)
     siret = StringField("SIRET", [required(), normalised_by(normalise_siret)], filters=STRIP)
     nda = StringField("Numéro de déclaration d'activité (NDA)", [optional()], filters=STRIP)
-    phone = StringField("Téléphone", [normalised_by(normalise_phone)], filters=STRIP)
+    phone = PhoneField("Téléphone", [normalised_by(normalise_phone)], filters=STRIP)
     email = EmailField("E-mail", [normalised_by(normalise_email), max_length(160)], filters=STRIP)
     version = VersionField()
 
