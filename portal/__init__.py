@@ -116,12 +116,14 @@ def _register_blueprints(app: Flask) -> None:
     from .directory import bp as directory_bp
     from .establishments import bp as establishments_bp
     from .offer import bp as offer_bp
+    from .search import bp as search_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(establishments_bp)
     app.register_blueprint(offer_bp)
+    app.register_blueprint(search_bp)
 
     from . import cli
 

@@ -12,7 +12,7 @@ from portal.models import (
     SessionFunding,
     User,
 )
-from portal.offer.filters import dashboard_counts
+from portal.search.filters import dashboard_counts
 
 
 def _counts():

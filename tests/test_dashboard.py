@@ -8,7 +8,7 @@ from sqlalchemy import event
 from portal.extensions import db
 from portal.models import ActionStatus
 from portal.models._base import utcnow
-from portal.offer.filters import ACTION_FILTERS, SESSION_FILTERS
+from portal.search.filters import ACTION_FILTERS, SESSION_FILTERS
 
 TODAY = date.today()
 FAR = TODAY + timedelta(days=200)

@@ -4,8 +4,8 @@ from datetime import date
 
 from flask import render_template
 
-from ..offer.filters import ACTION_FILTERS, SESSION_FILTERS, dashboard_counts
 from ..scoping import require_establishment
+from ..search.filters import ACTION_FILTERS, SESSION_FILTERS, dashboard_counts
 from . import bp
 
 

@@ -221,7 +221,7 @@ class Session(Audited, Versioned, db.Model):
     )
 
     def is_current(self, today: date) -> bool:
-        """Etat A/I in Python; offer.filters.session_is_active is the same rule in SQL."""
+        """Etat A/I in Python; search.filters.session_is_active is the same rule in SQL."""
         return self.active and (self.end_date is None or self.end_date >= today)
 
     @property
