@@ -66,3 +66,14 @@ document.addEventListener("click", function (event) {
     form.remove();
   }
 });
+
+// Oui/Non radios that show one block and hide the other (data-toggle-target="id").
+document.addEventListener("change", function (event) {
+  var radio = event.target;
+  if (!radio.matches || !radio.matches("input[type=radio][data-toggle-target]")) return;
+  document.querySelectorAll('input[type=radio][name="' + radio.name + '"][data-toggle-target]')
+    .forEach(function (option) {
+      var block = document.getElementById(option.dataset.toggleTarget);
+      if (block) block.hidden = !option.checked;
+    });
+});
