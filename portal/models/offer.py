@@ -146,7 +146,9 @@ class Action(Audited, Versioned, db.Model):
     formation: Mapped[Formation] = relationship(back_populates="actions")
     establishment: Mapped[Establishment] = relationship()
     site: Mapped[Site | None] = relationship()
-    sessions: Mapped[list[Session]] = relationship(back_populates="action", order_by="Session.id")
+    sessions: Mapped[list[Session]] = relationship(
+        back_populates="action", order_by="Session.id", cascade="all, delete-orphan"
+    )
 
     @property
     def status_label(self) -> str:

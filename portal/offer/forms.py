@@ -213,10 +213,11 @@ class CreateFormationForm(BaseForm):
 class CertifInfoForm(BaseForm):
     has_certif_info = YesNoField("Référence Certifinfo", [required()])
     certif_code = StringField("Code Certifinfo", filters=STRIP, render_kw={"inputmode": "numeric"})
-    free_title = StringField("Intitulé", [optional(), max_length(255)], filters=STRIP)
+    # No Optional() here: it would stop the chain before validate_free_title when empty.
+    free_title = StringField("Intitulé", [max_length(255)], filters=STRIP)
     free_objective = TextAreaField(
         "Objectif général",
-        [optional(), max_length(3000)],
+        [max_length(3000)],
         filters=STRIP,
         render_kw=plain_limit(3000),
     )
@@ -447,7 +448,7 @@ class FundingForm(FicheForm):
     )
     vat_rate = FrenchDecimalField(
         "Taux TVA (%)",
-        [optional(), NumberRange(min=0, max=100, message="Un taux entre 0 et 100 %.")],
+        [optional(), NumberRange(min=0, max=100, message="Un taux entre 0 et 100 %%.")],
         render_kw={"inputmode": "decimal"},
     )
     additional_fees = FrenchDecimalField(
