@@ -109,3 +109,30 @@ def get_scoped_or_404(model: type[M], id_: Any) -> M:
     if record is None or record.establishment_id != require_establishment().id:
         abort(404)
     return record
+
+
+def sees_every_establishment() -> bool:
+    """Carif-Oref staff search the offer of every establishment; OF users only their own."""
+    return bool(current_user.is_authenticated and current_user.is_carif)
+
+
+def scoped_unless_carif(stmt: Select, model: type) -> Select:
+    """Restrict ``stmt`` to the current establishment for an OF user; leave it whole for a
+    carif user (who needs no establishment selected)."""
+    if sees_every_establishment():
+        return stmt
+    return scoped(stmt, model)
+
+
+def get_many_scoped_or_404(model: type[M], ids: Any) -> list[M]:
+    """Load every record of ``ids``: 404 if one is missing or, for an OF user, belongs to
+    another establishment — the whole request fails, so nothing is changed half-way."""
+    wanted = set(ids)
+    records = list(db.session.scalars(select(model).where(model.id.in_(wanted))))
+    if len(records) != len(wanted):
+        abort(404)
+    if not sees_every_establishment():
+        establishment_id = require_establishment().id
+        if any(r.establishment_id != establishment_id for r in records):
+            abort(404)
+    return records

@@ -1,19 +1,139 @@
 from __future__ import annotations
 
+import json
 from datetime import date
 
-from flask import abort, request
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
+from .. import codes
 from ..extensions import db
-from ..htmx import render_page_or_fragment
-from ..models import Action, Formation, Session, Site
-from ..scoping import scoped
-from . import bp
-from .filters import ACTION_FILTERS, SESSION_FILTERS, actions_base, sessions_base
+from ..htmx import render_page_or_fragment, wants_fragment
+from ..models import Formation, Session
+from ..scoping import get_many_scoped_or_404, scoped, scoped_unless_carif, sees_every_establishment
+from . import bp, bulk, csv_export, pagination, query
+from .query import ACTIONS, PAGE_SIZES, SESSIONS, ListingSpec, ListState
 
-PAGE_SIZES = (10, 25, 50, 100)
+TEMPLATES = {
+    "sessions": ("search/sessions.html", "search/partials/sessions_results.html"),
+    "actions": ("search/actions.html", "search/partials/actions_results.html"),
+}
+
+
+def _state(spec: ListingSpec, args=None) -> ListState:
+    return query.parse_state(
+        request.args if args is None else args, spec, carif=sees_every_establishment()
+    )
+
+
+def _list(spec: ListingSpec, state: ListState, status: int = 200, **extra):
+    """Render a list page, or its results fragment for an htmx swap."""
+    today = date.today()
+    carif = sees_every_establishment()
+    base = scoped_unless_carif(select(spec.model), spec.model)
+    page = pagination.read_page(db.session, state, base, today, everywhere=carif)
+    page_template, fragment_template = TEMPLATES[spec.name]
+    context = dict(
+        spec=spec,
+        state=state,
+        listing=page,
+        columns=spec.columns(with_siret=carif),
+        carif=carif,
+        today=today,
+        page_sizes=PAGE_SIZES,
+        count_text=pagination.count_text(page.total),
+        status_text=pagination.status_text(page),
+        recruitment_states=codes.RECRUITMENT_STATES,
+        oob=wants_fragment(),
+        error=None,
+        selected=(),
+    )
+    context.update(extra)
+    response = Response(render_page_or_fragment(page_template, fragment_template, **context))
+    response.status_code = status
+    if wants_fragment() and request.method == "GET":
+        # The form sends every control (taille=10 included): push the canonical URL instead.
+        response.headers["HX-Push-Url"] = url_for(spec.endpoint, **state.params())
+    return response
+
+
+@bp.route("/sessions")
+def sessions():
+    """The session list (procedure p. 6): search, sort, page; a named filter from the
+    dashboard. OF users see their current establishment; carif users every establishment."""
+    return _list(SESSIONS, _state(SESSIONS))
+
+
+@bp.route("/actions")
+def actions():
+    """The action list, with the same search, sort and paging as the session list."""
+    return _list(ACTIONS, _state(ACTIONS))
+
+
+@bp.route("/sessions/selection", methods=["POST"])
+def sessions_bulk():
+    """Apply the bulk change to the ticked sessions, all or nothing.
+
+    422 with the message inline when nothing is ticked or the état is missing; 404 when an id
+    is not the user's to change; the list is re-rendered in the state it was posted from.
+    """
+    state = _state(SESSIONS, request.form)
+    ids = request.form.getlist("ids")
+    try:
+        wanted = bulk.parse_bulk(ids, request.form.get("operation"), request.form.get("etat"))
+    except bulk.BadSelection:
+        abort(400)
+    except bulk.BulkError as error:
+        return _list(SESSIONS, state, 422, error=error.message, selected=_ints(ids))
+    records = get_many_scoped_or_404(Session, wanted.ids)
+    changed = bulk.apply(wanted, records, current_user.id)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        abort(409)
+    message = bulk.summary(wanted, changed)
+    if wants_fragment():
+        response = _list(SESSIONS, state)
+        response.headers["HX-Trigger"] = json.dumps({"saved": message})
+        return response
+    flash(message, "success")
+    return redirect(url_for("search.sessions", **state.params()), 303)
+
+
+def _ints(values: list[str]) -> set[int]:
+    return {int(v) for v in values if v.isdigit()}
+
+
+def _export(spec: ListingSpec, filename: str, cells):
+    """Stream the whole current list (every page) as CSV, in the list's order."""
+    state = _state(spec)
+    today = date.today()
+    carif = sees_every_establishment()
+    base = scoped_unless_carif(select(spec.model), spec.model)
+    rows = pagination.every_row(db.session, state, base, today, everywhere=carif)
+    header = [c.label for c in spec.columns(with_siret=carif)]
+    body = csv_export.csv_chunks(header, (cells(row, today, carif) for row in rows))
+    response = Response(stream_with_context(body), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    stamp = today.strftime("%Y%m%d")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
+    return response
+
+
+@bp.route("/sessions/export.csv")
+def sessions_csv():
+    """The current session list (every page, same words, filter and sort) as CSV."""
+    return _export(SESSIONS, "sessions", csv_export.session_cells)
+
+
+@bp.route("/actions/export.csv")
+def actions_csv():
+    """The current action list as CSV."""
+    return _export(ACTIONS, "actions", csv_export.action_cells)
 
 
 def _page_args() -> tuple[int, int]:
@@ -26,67 +146,6 @@ def _page_args() -> tuple[int, int]:
     if page < 1 or size not in PAGE_SIZES:
         abort(400)
     return page, size
-
-
-def _named_filter(filters: dict, slug: str | None):
-    if not slug:
-        return None
-    if slug not in filters:
-        abort(404)
-    return filters[slug]
-
-
-@bp.route("/sessions")
-def sessions():
-    """List the current establishment's sessions, optionally through a dashboard filter."""
-    page, size = _page_args()
-    named = _named_filter(SESSION_FILTERS, request.args.get("filtre"))
-    action = contains_eager(Session.action)
-    formation = action.contains_eager(Action.formation)
-    stmt = scoped(sessions_base(), Session).options(
-        formation.contains_eager(Formation.programme),
-        formation.joinedload(Formation.certification),
-        action.joinedload(Action.site).joinedload(Site.establishment),
-        joinedload(Session.site),
-    )
-    if named:
-        stmt = stmt.where(named.condition(date.today()))
-    stmt = stmt.order_by(Session.start_date.desc().nulls_last(), Session.id.desc())
-    pagination = db.paginate(stmt, page=page, per_page=size, error_out=False)
-    return render_page_or_fragment(
-        "search/sessions.html",
-        "search/partials/sessions_table.html",
-        pagination=pagination,
-        named=named,
-        size=size,
-        page_sizes=PAGE_SIZES,
-        today=date.today(),
-    )
-
-
-@bp.route("/actions")
-def actions():
-    """List the current establishment's actions, optionally through a dashboard filter."""
-    page, size = _page_args()
-    named = _named_filter(ACTION_FILTERS, request.args.get("filtre"))
-    formation = contains_eager(Action.formation)
-    stmt = scoped(actions_base(), Action).options(
-        formation.contains_eager(Formation.programme),
-        formation.joinedload(Formation.certification),
-        joinedload(Action.site),
-    )
-    if named:
-        stmt = stmt.where(named.condition(date.today()))
-    stmt = stmt.order_by(Action.updated_at.desc(), Action.id.desc())
-    pagination = db.paginate(stmt, page=page, per_page=size, error_out=False)
-    return render_page_or_fragment(
-        "search/actions.html",
-        "search/partials/actions_table.html",
-        pagination=pagination,
-        named=named,
-        size=size,
-        page_sizes=PAGE_SIZES,
-    )
 
 
 @bp.route("/formations/publiques")
@@ -103,11 +162,11 @@ def public_formations():
         )
         .order_by(Formation.id.desc())
     )
-    pagination = db.paginate(stmt, page=page, per_page=size, error_out=False)
+    pagination_ = db.paginate(stmt, page=page, per_page=size, error_out=False)
     return render_page_or_fragment(
         "search/formations.html",
         "search/partials/formations_table.html",
-        pagination=pagination,
+        pagination=pagination_,
         size=size,
         page_sizes=PAGE_SIZES,
     )
