@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import codes
+from .htmx import wants_fragment
 from .scoping import attached_establishments, current_establishment
 from .validators import format_phone
 
@@ -40,7 +41,8 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def header_context() -> dict:
-        if not current_user.is_authenticated:
+        # Fragments never render the header: skip its queries on every live save.
+        if not current_user.is_authenticated or wants_fragment():
             return {}
         try:
             return _header_context()

@@ -311,6 +311,16 @@ class ActionForm(FicheForm):
     )
     prerequisites_comment = RichTextField("Commentaire Pré-requis", limit=3000)
     public_targets = MultiCheckboxField("Public visé", choices=select_choices(codes.PUBLIC_TARGETS))
+    region_agreement_date = DateField(
+        "Date de l'accord préalable de la Région",
+        [optional()],
+        format="%Y-%m-%d",
+        description="Programme Région : la modification d'une action validée doit avoir été "
+        "acceptée par la Région en amont.",
+    )
+    region_agreement_ref = StringField(
+        "Référence de l'accord de la Région", [optional(), max_length(100)], filters=STRIP
+    )
     public_comment = TextAreaField(
         "Précisions sur le public visé",
         [optional(), max_length(3000)],
@@ -406,8 +416,10 @@ class SessionForm(FicheForm):
         "referent_mobility_id",
     )
 
-    def __init__(self, *args, sites=(), contacts=(), **kwargs):
+    def __init__(self, *args, sites=(), contacts=(), locked_start=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # Forfait recrutement: once validated, the session starts on the planned date.
+        self.locked_start = locked_start
         self.site_id.choices = select_choices(
             ((str(s.id), s.label) for s in sites), blank="Choisissez un site"
         )
@@ -415,6 +427,11 @@ class SessionForm(FicheForm):
             self[name].choices = select_choices(((str(c.id), c.label) for c in contacts), blank="—")
 
     def validate_start_date(self, field) -> None:
+        if self.locked_start and field.data != self.locked_start:
+            raise ValidationError(
+                "Lot soumis au forfait recrutement : la session validée doit démarrer, même à "
+                f"effectif réduit, à la date prévue ({self.locked_start.strftime('%d/%m/%Y')})."
+            )
         end = self.other("end_date")
         if field.data and end and field.data > end:
             raise ValidationError(

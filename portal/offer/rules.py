@@ -142,6 +142,8 @@ def action_video_url(action: Action, today: date) -> str | None:
     if not action.video_url:
         return None
     parts = urlsplit(action.video_url)
+    if parts.scheme not in ("http", "https"):
+        return "L'URL vidéo doit être une adresse web (https://…)."
     if (parts.hostname or "").removeprefix("www.").removeprefix("m.") in (
         "youtube.com",
         "youtu.be",
@@ -152,7 +154,27 @@ def action_video_url(action: Action, today: date) -> str | None:
     return "L'URL vidéo doit être une vidéo YouTube ou un fichier .mp4."
 
 
-@rule("action_has_session", "action", "Au moins une session active")
+@rule(
+    "action_region_agreement",
+    "action",
+    "Accord préalable de la Région",
+    field="region_agreement_date",
+)
+def action_region_agreement(action: Action, today: date) -> str | None:
+    programme = action.formation.programme
+    if not (action.validated_at and programme and programme.is_region):
+        return None
+    if action.region_agreement_date and action.region_agreement_ref:
+        return None
+    return (
+        "Programme Région : indiquez la date et la référence de l'accord préalable de la Région "
+        "avant de renvoyer l'action modifiée en validation."
+    )
+
+
+# "Active" is the Etat A/I flag, not the dates: the procedure's sessions of a past lot year
+# (PE2024 in 2026) are still entered and sent.
+@rule("action_has_session", "action", "Au moins une session non désactivée")
 def action_has_session(action: Action, today: date) -> str | None:
     if any(s.active for s in action.sessions):
         return None

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..htmx import wants_fragment
 from ..models import (
     Action,
+    ActionEvent,
     ActionStatus,
     Certification,
     CertificationBloc,
@@ -25,11 +26,14 @@ from ..models import (
     Formation,
     Lot,
     Programme,
+    PublishedSession,
     Session,
     SessionFunding,
     Site,
 )
 from ..models.reference import lot_formateurs
+from ..review.decisions import DecisionRefused
+from ..review.decisions import answer as answer_question
 from ..scoping import get_scoped_or_404, require_establishment, scoped
 from . import bp
 from .duplicate import duplicate_session as copy_session
@@ -422,14 +426,50 @@ def action(action_id: int):
     return _render_action(action, form)
 
 
-def _render_action(action: Action, form: ActionForm):
+def _render_action(action: Action, form: ActionForm, *, answer_error: str | None = None):
+    programme = action.formation.programme
     return render_template(
         "offer/action.html",
         action=action,
         form=form,
         editable=can_edit(action),
         deletable=can_delete(action),
+        history=history_of(action),
+        question=last_question(action),
+        needs_agreement=bool(action.validated_at and programme and programme.is_region),
+        answer_error=answer_error,
     )
+
+
+def history_of(action: Action) -> list[ActionEvent]:
+    stmt = (
+        select(ActionEvent)
+        .where(ActionEvent.action_id == action.id)
+        .order_by(ActionEvent.at.desc(), ActionEvent.id.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def last_question(action: Action) -> ActionEvent | None:
+    if action.status != ActionStatus.QUESTIONED:
+        return None
+    return next((e for e in history_of(action) if e.kind == "question"), None)
+
+
+@bp.route("/actions/<int:action_id>/repondre", methods=["POST"])
+def answer(action_id: int):
+    """The OF answers the Carif-Oref's question; the action returns to the queue."""
+    action = get_scoped_or_404(Action, action_id)
+    ensure_editable(action)
+    try:
+        answer_question(action, request.form.get("reponse"), date.today())
+    except DecisionRefused as refusal:
+        db.session.rollback()
+        form = ActionForm(obj=action, sites=active_sites())
+        return _render_action(action, form, answer_error=refusal.message), refusal.status
+    db.session.commit()
+    flash("Votre réponse est envoyée : l'action retourne en validation.", "success")
+    return redirect(url_for("dashboard.index"))
 
 
 @bp.route("/actions/<int:action_id>/champ", methods=["POST"])
@@ -515,7 +555,23 @@ def delete_action(action_id: int):
 
 
 def _session_form(session: Session, formdata=None) -> SessionForm:
-    return SessionForm(formdata, obj=session, sites=active_sites(), contacts=active_contacts())
+    return SessionForm(
+        formdata,
+        obj=session,
+        sites=active_sites(),
+        contacts=active_contacts(),
+        locked_start=locked_start_date(session),
+    )
+
+
+def locked_start_date(session: Session) -> date | None:
+    """The validated start date of a session of a "forfait recrutement" lot, else None."""
+    lot = session.action.formation.lot
+    if not (lot and lot.fixed_recruitment_fee):
+        return None
+    return db.session.scalar(
+        select(PublishedSession.start_date).where(PublishedSession.session_id == session.id)
+    )
 
 
 @bp.route("/sessions/<int:session_id>", methods=["GET", "POST"])

@@ -37,7 +37,7 @@ def ensure_editable(action: Action) -> None:
 def mark_modified(action: Action) -> None:
     """A change to a validated or rejected action reopens it as a draft."""
     if action.status in (ActionStatus.VALIDATED, ActionStatus.REJECTED):
-        _transition(action, ActionStatus.DRAFT, "reopen")
+        transition(action, ActionStatus.DRAFT, "reopen")
 
 
 def can_delete(action: Action) -> bool:
@@ -71,12 +71,12 @@ def send_for_validation(action: Action, today: date) -> Report:
             "La saisie est incomplète : corrigez les points signalés "
             "avant d'envoyer l'action en validation.",
         )
-    _transition(action, ActionStatus.SUBMITTED, "submit", snapshot=action_snapshot(action))
+    transition(action, ActionStatus.SUBMITTED, "submit", snapshot=action_snapshot(action))
     action.submitted_at = utcnow()
     return report
 
 
-def _transition(
+def transition(
     action: Action,
     to_status: str,
     kind: str,

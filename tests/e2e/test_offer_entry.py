@@ -150,3 +150,23 @@ def test_a_2022_session_in_a_pe2024_lot_is_refused_with_the_year_message(page, b
         "La session doit obligatoirement débuter en 2024"
     )
     expect(page.get_by_test_id("action-status")).to_have_text("En cours de saisie")
+
+
+def test_rich_fields_are_edited_with_a_toolbar_and_saved_safely(page, base, demo):
+    from portal.extensions import db
+    from portal.models import Action
+
+    login(page, base, "of.demo@example.org")
+    page.goto(f"{base}/actions/89393")
+    editor = page.locator("#field-objectives trix-editor")
+    expect(editor).to_be_visible()
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Savoir ")
+    page.locator("#field-objectives").get_by_role("button", name="Gras").click()
+    page.keyboard.type("créer")
+    expect(page.locator("#field-objectives .field__counter")).to_contain_text("12 / 3000")
+    live(page, lambda: page.get_by_label("Mon + formation").click())
+    db.session.expire_all()
+    stored = db.session.get(Action, 89393).objectives
+    assert "<strong>créer</strong>" in stored and "Savoir" in stored
