@@ -14,8 +14,11 @@ MIN_PASSWORD_LENGTH = 12
 
 
 def register(app: Flask) -> None:
+    from .imports import cli as import_commands
+
     app.cli.add_command(demo_data)
     app.cli.add_command(create_user)
+    import_commands.register(app)
 
 
 @click.command("demo-data")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
@@ -76,3 +76,46 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per 10 minutes", methods=["POST"])
+def set_password(token: str):
+    """Choose a password from a Carif-Oref link (single use, expiring)."""
+    from ..accounts.forms import SetPasswordForm
+    from . import tokens
+
+    try:
+        record = tokens.find(token)
+    except tokens.InvalidToken as error:
+        return render_template("auth/token_invalid.html", message=error.message), 404
+    form = SetPasswordForm()
+    form.email_for_policy = record.user.email
+    if form.validate_on_submit():
+        record.user.password_hash = hash_password(form.password.data)
+        tokens.consume(record)
+        db.session.commit()
+        session.clear()
+        flash("Votre mot de passe est enregistré : connectez-vous.", "success")
+        return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/set_password.html", form=form, user=record.user), status
+
+
+@bp.route("/mon-compte/mot-de-passe", methods=["GET", "POST"])
+@login_required
+def change_password():
+    from ..accounts.forms import ChangePasswordForm
+
+    form = ChangePasswordForm()
+    form.email_for_policy = current_user.email
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current.data):
+            form.current.errors.append("Mot de passe actuel incorrect.")
+        else:
+            current_user.password_hash = hash_password(form.password.data)
+            db.session.commit()
+            flash("Votre mot de passe est modifié.", "success")
+            return redirect(url_for("dashboard.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_password.html", form=form), status

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2.0 models, one module per area; import them from here."""
 
-from .directory import Contact, Establishment, OpenDay, Organisation, Site, User
+from .directory import Contact, Establishment, OpenDay, Organisation, PasswordToken, Site, User
 from .offer import (
     Action,
     ActionStatus,
@@ -30,6 +30,7 @@ __all__ = [
     "Lot",
     "OpenDay",
     "Organisation",
+    "PasswordToken",
     "Programme",
     "PublishedSession",
     "Session",

@@ -1,0 +1,16 @@
+from flask import Blueprint, abort
+from flask_login import current_user
+
+from ..access import protect_blueprint
+
+bp = Blueprint("accounts", __name__, url_prefix="/comptes")
+protect_blueprint(bp)
+
+
+@bp.before_request
+def _carif_only():
+    if current_user.is_authenticated and not current_user.is_carif:
+        abort(403)
+
+
+from . import views  # noqa: E402, F401
