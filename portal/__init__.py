@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -52,7 +52,16 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     else:
         app.config.from_mapping(test_config)
     # The environment wins over files, so that production never depends on instance/.
-    for key in ("SECRET_KEY", "RATELIMIT_STORAGE_URI"):
+    for key in (
+        "SECRET_KEY",
+        "RATELIMIT_STORAGE_URI",
+        "MAIL_BACKEND",
+        "MAIL_SERVER",
+        "MAIL_PORT",
+        "MAIL_USERNAME",
+        "MAIL_PASSWORD",
+        "MAIL_SENDER",
+    ):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     if os.environ.get("DATABASE_URL") and test_config is None:
@@ -111,18 +120,28 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .accounts import bp as accounts_bp
     from .auth import bp as auth_bp
+    from .catalogue import bp as catalogue_bp
     from .dashboard import bp as dashboard_bp
     from .directory import bp as directory_bp
     from .establishments import bp as establishments_bp
+    from .exports import bp as exports_bp
     from .offer import bp as offer_bp
+    from .registers import bp as registers_bp
+    from .review import bp as review_bp
     from .search import bp as search_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(establishments_bp)
     app.register_blueprint(offer_bp)
+    app.register_blueprint(registers_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(catalogue_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(search_bp)
 
     from . import cli
@@ -133,6 +152,11 @@ def _register_blueprints(app: Flask) -> None:
 def _register_hooks(app: Flask) -> None:
     from . import errors, templating
     from . import htmx as htmx_helpers
+
+    @app.before_request
+    def _fresh_request_cache() -> None:
+        # g belongs to the app context, which a test (or CLI) may keep across requests.
+        g.pop("current_establishment", None)
 
     errors.register(app)
     htmx_helpers.register(app)

@@ -26,6 +26,8 @@ def _test_config(tmp_path_factory) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        "MAIL_BACKEND": "memory",
+        "PDF_CACHE_DIR": str(tmp_path_factory.mktemp("pdf-cache")),
     }
 
 
@@ -80,6 +82,7 @@ def app(_app):
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         limiter.reset()
+        _app.extensions.pop("outbox", None)
 
 
 @pytest.fixture

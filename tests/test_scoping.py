@@ -82,9 +82,12 @@ def test_switch_with_a_non_numeric_id_is_a_bad_request(client, auth, of_user, va
 def test_carif_user_picks_any_establishment_by_search(client, auth, of_user, carif_user):
     user, first, second, other = of_user
     auth.login(carif_user)
-    # No establishment yet: the dashboard sends the carif user to the picker.
+    # No establishment yet: the dashboard is the back office's, across establishments.
     response = client.get("/")
     assert response.status_code == 302
+    assert response.location == "/validation/"
+    # A page that needs one sends the carif user to the picker.
+    response = client.get("/annuaire/")
     assert response.location.startswith("/etablissements")
     results = client.get("/etablissements", query_string={"q": other.siret[:9]}).text
     assert other.switcher_label in results

@@ -17,7 +17,9 @@ def expand(rule: Rule, ids: dict[str, int] | None = None) -> list[tuple[str, dic
     """Every concrete path of ``rule``: each item of an any() converter, ``ids`` (or 1) for
     integer arguments."""
     choices = []
-    for name in rule.arguments:
+    for name in sorted(rule.arguments):
+        if name in (rule.defaults or {}):
+            continue  # supplied by the rule itself (a URL variant without this part)
         converter = rule._converters[name]
         if isinstance(converter, AnyConverter):
             choices.append([(name, item) for item in sorted(converter.items)])

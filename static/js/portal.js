@@ -42,13 +42,21 @@
       var counter = document.createElement("p");
       counter.className = "field__counter";
       counter.setAttribute("aria-live", "polite");
-      field.insertAdjacentElement("afterend", counter);
+      // A Trix field counts the text the reader sees, as the server does (not the HTML).
+      var editor = field.type === "hidden" ? document.querySelector('trix-editor[input="' + field.id + '"]') : null;
+      (editor || field).insertAdjacentElement("afterend", counter);
       function update() {
-        var length = field.value.length;
+        var length = editor && editor.editor
+          ? editor.editor.getDocument().toString().replace(/\s+/g, " ").trim().length
+          : field.value.length;
         counter.textContent = length + " / " + max + " caractères";
         counter.classList.toggle("field__counter--over", length > max);
       }
       field.addEventListener("input", update);
+      if (editor) {
+        editor.addEventListener("trix-change", update);
+        editor.addEventListener("trix-initialize", update);
+      }
       update();
     });
   }
@@ -76,4 +84,24 @@ document.addEventListener("change", function (event) {
       var block = document.getElementById(option.dataset.toggleTarget);
       if (block) block.hidden = !option.checked;
     });
+});
+
+// Trix speaks French here: its toolbar labels are read by screen readers and shown as tooltips.
+document.addEventListener("trix-before-initialize", function () {
+  if (!window.Trix || window.Trix.config.lang.bold === "Gras") return;
+  Object.assign(window.Trix.config.lang, {
+    bold: "Gras", italic: "Italique", link: "Lien", bullets: "Liste à puces", numbers: "Liste numérotée",
+    undo: "Annuler", redo: "Rétablir", indent: "Augmenter le retrait", outdent: "Diminuer le retrait",
+    urlPlaceholder: "Saisissez une adresse web…", unlink: "Supprimer le lien",
+    strike: "Barré", quote: "Citation", code: "Code", heading1: "Titre",
+    attachFiles: "Joindre des fichiers", captionPlaceholder: "Ajoutez une légende…",
+  });
+});
+
+// Lists: a header checkbox ticks every row of the page (data-select-all="<bulk form id>").
+document.addEventListener("change", function (event) {
+  var all = event.target;
+  if (!all.matches || !all.matches("input[type=checkbox][data-select-all]")) return;
+  document.querySelectorAll('input[type=checkbox][form="' + all.dataset.selectAll + '"]')
+    .forEach(function (box) { box.checked = all.checked; });
 });
