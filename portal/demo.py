@@ -17,6 +17,7 @@ from .extensions import db
 from .imports.certifinfo import read_register
 from .models import (
     Action,
+    ActionEvent,
     ActionStatus,
     Certification,
     Contact,
@@ -71,9 +72,32 @@ def load_demo_data(today: date | None = None) -> bool:
         return False
     today = today or date.today()
     _DemoLoader(today).run()
+    db.session.flush()
+    _publish_validated()
     db.session.commit()
     _sync_sequences()
     return True
+
+
+def _publish_validated() -> None:
+    """Give the demo's validated actions what validation gives: a snapshot and the published
+    copy, so that the public catalogue and the exports have content from the first start."""
+    from .offer.snapshot import action_snapshot
+    from .publication import publish
+
+    stmt = select(Action).where(Action.status == ActionStatus.VALIDATED).order_by(Action.id)
+    for action in db.session.scalars(stmt):
+        db.session.add(
+            ActionEvent(
+                action_id=action.id,
+                establishment_id=action.establishment_id,
+                kind="validate",
+                from_status=ActionStatus.SUBMITTED,
+                to_status=ActionStatus.VALIDATED,
+                snapshot=action_snapshot(action),
+            )
+        )
+        publish(action)
 
 
 class _DemoLoader:

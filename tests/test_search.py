@@ -19,11 +19,13 @@ TODAY = date.today()
 
 def fas_ids(page: str) -> list[int]:
     """Session numbers of the list, in order (the bold part of each FAS code)."""
-    return [int(n) for n in re.findall(r'<td class="nowrap fas">\d+-\d+-<b>(\d+)</b></td>', page)]
+    cell = r'<td class="nowrap fas"><a href="[^"]+">\d+-\d+-<b>(\d+)</b></a></td>'
+    return [int(n) for n in re.findall(cell, page)]
 
 
 def action_ids(page: str) -> list[int]:
-    return [int(n) for n in re.findall(r'<td class="nowrap fas">\d+-<b>(\d+)</b></td>', page)]
+    cell = r'<td class="nowrap fas"><a href="[^"]+">\d+-<b>(\d+)</b></a></td>'
+    return [int(n) for n in re.findall(cell, page)]
 
 
 def pager_status(page: str) -> str:
@@ -147,7 +149,8 @@ def test_session_row_shows_every_column_of_the_procedure(client, catalogue):
     rows = {row[1]: row[2:] for row in rows_of(page)}
     s = sessions[0]
     fas = f"{s.action.formation_id}-{s.action_id}-{s.id}"
-    assert f'<td class="nowrap fas">{fas.rsplit("-", 1)[0]}-<b>{s.id}</b></td>' in page
+    link = f'<a href="/sessions/{s.id}">{fas.rsplit("-", 1)[0]}-<b>{s.id}</b></a>'
+    assert f'<td class="nowrap fas">{link}</td>' in page
     assert rows[fas] == [
         "Électricité générale",
         "Zénith Formation",

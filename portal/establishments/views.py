@@ -27,7 +27,8 @@ def _reload_target(path: str | None) -> str:
         endpoint, args = adapter.match(path.split("?", 1)[0], method="GET")
     except (NotFound, RequestRedirect, HTTPException):
         return url_for("dashboard.index")
-    if args or endpoint.startswith("establishments."):
+    # The back office is the same for every establishment: picking one means seeing its portal.
+    if args or endpoint.startswith(("establishments.", "review.")):
         return url_for("dashboard.index")
     return path
 

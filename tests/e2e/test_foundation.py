@@ -59,6 +59,8 @@ def test_lens_link_opens_the_filtered_session_list_with_bold_session_number(page
 
 def test_carif_user_finds_and_picks_an_establishment(page, base, demo):
     login(page, base, "offre@example.org")
+    expect(page.get_by_role("heading", name="Tableau de bord – service Offre")).to_be_visible()
+    page.get_by_role("link", name="Choisir un établissement").click()
     expect(page.get_by_role("heading", name="Choisir un établissement")).to_be_visible()
     page.get_by_label("Rechercher un établissement").fill("8881234")
     result = page.locator(".result-list__item", has_text="ENTREPRENDRE EN LOIRE")
