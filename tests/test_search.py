@@ -688,13 +688,16 @@ def test_bulk_that_meets_a_concurrent_change_is_409_and_saves_nothing(
     assert _state_of(sessions[0].id)[1] is True
 
 
-def test_carif_bulk_changes_any_establishment(client, auth, catalogue, carif_user, hx):
+def test_carif_bulk_changes_nothing(client, auth, catalogue, carif_user, hx):
+    """The Carif-Oref searches every establishment but never changes the OF's content."""
     sessions, elsewhere = catalogue
+    before = (_state_of(sessions[0].id)[0], _state_of(elsewhere.id)[0])
     auth.logout()
     auth.login(carif_user)
     response = _post_bulk(client, [sessions[0].id, elsewhere.id], "etat", hx, etat="3")
-    assert response.status_code == 200
-    assert _state_of(sessions[0].id)[0] == _state_of(elsewhere.id)[0] == "3"
+    assert response.status_code == 403
+    assert (_state_of(sessions[0].id)[0], _state_of(elsewhere.id)[0]) == before
+    assert "Sessions cochées" not in client.get("/sessions").text
 
 
 @pytest.fixture
@@ -790,3 +793,34 @@ def test_public_formations_list_only_has_programme_formations(
     html = client.get("/formations/publiques").text
     assert "Assistant RH" in html
     assert "Offre privée" not in html
+
+
+def test_bulk_changes_respect_the_fiches_rules(
+    client, auth, of_user, carif_user, make_formation, make_action, make_session
+):
+    from portal.models import ActionStatus
+
+    user, first, second, other = of_user
+    sent = make_session(make_action(make_formation(first), status=ActionStatus.SUBMITTED))
+    validated_action = make_action(make_formation(first), status=ActionStatus.VALIDATED)
+    validated = make_session(validated_action)
+    auth.login(user)
+    auth.switch(first)
+    # A session of an action waiting for validation is read-only: nothing changes.
+    response = client.post(
+        "/sessions/selection", data={"ids": [sent.id, validated.id], "operation": "desactiver"}
+    )
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Session, validated.id).active is True
+    # Changing a validated action's session reopens the action, as in its fiche.
+    client.post("/sessions/selection", data={"ids": [validated.id], "operation": "desactiver"})
+    db.session.expire_all()
+    assert db.session.get(Session, validated.id).active is False
+    assert db.session.get(type(validated_action), validated_action.id).status == "draft"
+    auth.logout()
+    auth.login(carif_user)
+    response = client.post(
+        "/sessions/selection", data={"ids": [sent.id], "operation": "desactiver"}
+    )
+    assert response.status_code == 403

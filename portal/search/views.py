@@ -13,6 +13,7 @@ from .. import codes
 from ..extensions import db
 from ..htmx import render_page_or_fragment, wants_fragment
 from ..models import Formation, Session
+from ..offer.workflow import can_edit, mark_modified
 from ..scoping import get_many_scoped_or_404, scoped, scoped_unless_carif, sees_every_establishment
 from . import bp, bulk, csv_export, pagination, query
 from .query import ACTIONS, PAGE_SIZES, SESSIONS, ListingSpec, ListState
@@ -89,7 +90,14 @@ def sessions_bulk():
     except bulk.BulkError as error:
         return _list(SESSIONS, state, 422, error=error.message, selected=_ints(ids))
     records = get_many_scoped_or_404(Session, wanted.ids)
+    # The fiches' rule: the Carif-Oref never changes OF content, and a session of an action
+    # waiting for validation is read-only; one such session refuses the whole selection.
+    if any(not can_edit(session.action) for session in records):
+        abort(403)
     changed = bulk.apply(wanted, records, current_user.id)
+    for session in records:
+        if db.session.is_modified(session):
+            mark_modified(session.action)
     try:
         db.session.commit()
     except StaleDataError:
