@@ -84,12 +84,14 @@ def test_sorting_and_page_size_change_in_place(page, base, demo):
 
 def test_bulk_deactivation_of_ticked_sessions(page, base, demo):
     login(page, base, "of.demo@example.org")
-    page.goto(f"{base}/sessions?filtre=actives&q=secretaire")
-    expect(page.get_by_test_id("result-count")).to_have_text("2 résultats")
+    # The validated "assistant ressources humaines" action: editable (a change reopens it),
+    # unlike the demo's secrétaire action waiting for validation.
+    page.goto(f"{base}/sessions?filtre=actives&q=ressources")
+    expect(page.get_by_test_id("result-count")).to_have_text("3 résultats")
     page.get_by_label("Cocher toutes les sessions de la page").check()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Désactiver").click()
-    expect(page.locator("#toast")).to_have_text("2 sessions désactivées.")
+    expect(page.locator("#toast")).to_have_text("3 sessions désactivées.")
     expect(page.get_by_test_id("result-count")).to_have_text("0 résultats")
     page.get_by_role("button", name="Appliquer").click()
     expect(page.get_by_role("alert")).to_have_text(
