@@ -227,7 +227,7 @@ def test_result_count_and_pages_work_without_javascript(app, client, establishme
         ({"programme": "999999"}, "n'existe pas"),
         ({"page": "0"}, "hors limites"),
         ({"page": "deux"}, "n'est pas un nombre"),
-        ({"page": "51"}, "premiers résultats"),
+        ({"page": "26"}, "premiers résultats"),
         ({"taille": "7"}, "valeur attendue"),
         ({"tri": "titre"}, "valeur attendue"),
         ({"terminees": "peut-être"}, "valeur attendue"),

@@ -16,6 +16,12 @@ from portal.search.normalise import normalise
 TODAY = date(2026, 6, 15)
 
 
+@pytest.fixture(autouse=True)
+def fresh_estimates(monkeypatch):
+    """Each test counts its own terms: the per-process estimates would be another test's."""
+    monkeypatch.setattr(query, "_estimates", {})
+
+
 def args(**values) -> MultiDict:
     return MultiDict(values)
 

@@ -18,6 +18,7 @@ the few indexed words it stands for, or is only checked when it stands for many.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,9 +36,9 @@ from .models import PublishedTerm
 PAGE_SIZES = (10, 20, 50)
 DEFAULT_PAGE_SIZE = 20
 API_MAX_PAGE_SIZE = 100
-# Results are counted up to here ("plus de 1 000 résultats") and paged within it: a count or a
+# Results are counted up to here ("plus de 500 sessions") and paged within it: a count or a
 # page further on would read rows nobody looks at. The open-data files hold everything.
-COUNT_LIMIT = 1000
+COUNT_LIMIT = 500
 MAX_WORDS = 8
 # A typed word that stands for more indexed words than this is checked, never driven by.
 MAX_DRIVER_TERMS = 8
@@ -396,13 +397,34 @@ def distinct_values(db_session: OrmSession, prefix: str, limit: int = 500) -> li
     return [v[len(prefix) :] for v in _distinct_terms(db_session, prefix, limit)]
 
 
-def estimate(db_session: OrmSession, terms: Sequence[str], limit: int = ESTIMATE_LIMIT) -> int:
-    """How many rows the terms have, each counted up to ``limit``."""
+# Row counts of terms, kept a few minutes per process: they only choose which condition
+# drives (never what is found), and the common words are what most visitors type.
+ESTIMATE_CACHE_SECONDS = 300
+_estimates: dict[tuple[str, str, int], tuple[float, int]] = {}
+
+
+def _term_rows(db_session: OrmSession, term: str, limit: int) -> int:
+    key = (str(db_session.get_bind().url), term, limit)
+    now = time.monotonic()
+    cached = _estimates.get(key)
+    if cached and now - cached[0] < ESTIMATE_CACHE_SECONDS:
+        return cached[1]
     t = PublishedTerm.__table__
+    rows = select(literal(1)).where(t.c.term == term).limit(limit).subquery()
+    found = db_session.scalar(select(func.count()).select_from(rows)) or 0
+    if len(_estimates) > 10000:
+        _estimates.clear()
+    _estimates[key] = (now, found)
+    return found
+
+
+def estimate(db_session: OrmSession, terms: Sequence[str], limit: int = ESTIMATE_LIMIT) -> int:
+    """How many rows the terms have together, counted up to ``limit``."""
     total = 0
     for term in terms:
-        rows = select(literal(1)).where(t.c.term == term).limit(limit).subquery()
-        total += db_session.scalar(select(func.count()).select_from(rows)) or 0
+        if total >= limit:
+            break
+        total += _term_rows(db_session, term, limit - total)
     return total
 
 
@@ -448,31 +470,39 @@ def _arms(
 def plan(db_session: OrmSession, query: CatalogueQuery) -> tuple[list[str], list[Condition]] | None:
     """Choose the driving terms and the checks; None when a word matches nothing at all.
 
-    Every condition is counted up to ESTIMATE_LIMIT rows; when the smallest reaches it (common
-    words and filters), those are counted further, up to ESTIMATE_LIMIT_HIGH, to tell them apart.
+    The condition with the fewest rows drives. Each is counted up to ESTIMATE_LIMIT rows; when
+    all reach it (common words and filters), they are counted further, up to the smallest count
+    found so far (at most ESTIMATE_LIMIT_HIGH), to tell them apart.
     """
-    candidates: list[tuple[int, list[str], Condition]] = []
-    for condition in conditions(query):
+    every = conditions(query)
+    candidates: list[tuple[list[str], Condition]] = []
+    for condition in every:
         if condition.prefix:
             expansion = expand(db_session, condition.term)
             if expansion == []:
                 return None
-            if expansion is None:
-                continue
-            candidates.append((estimate(db_session, expansion), expansion, condition))
+            if expansion is not None:
+                candidates.append((expansion, condition))
         else:
-            candidates.append((estimate(db_session, [condition.term]), [condition.term], condition))
+            candidates.append(([condition.term], condition))
     if not candidates:
-        return [T.ALL], conditions(query)
-    if len(candidates) > 1 and min(c[0] for c in candidates) >= ESTIMATE_LIMIT:
-        candidates = [
-            (estimate(db_session, terms_, ESTIMATE_LIMIT_HIGH), terms_, condition)
-            for _, terms_, condition in candidates
-        ]
-    smallest = min(candidates, key=lambda c: c[0])
-    if smallest[0] == 0:
-        return None
-    return smallest[1], [c for c in conditions(query) if c != smallest[2]]
+        return [T.ALL], every
+    if len(candidates) > 1:
+        counted = [(estimate(db_session, terms_), terms_, c) for terms_, c in candidates]
+        if min(n for n, _, _ in counted) >= ESTIMATE_LIMIT:
+            counted = []
+            budget = ESTIMATE_LIMIT_HIGH
+            # Single words and filters first: cheaper to count, and they set the budget.
+            for terms_, condition in sorted(candidates, key=lambda c: len(c[0])):
+                found = estimate(db_session, terms_, budget)
+                counted.append((found, terms_, condition))
+                budget = min(budget, found)
+        found, driver, chosen = min(counted, key=lambda c: c[0])
+        if found == 0:
+            return None
+    else:
+        driver, chosen = candidates[0]
+    return driver, [c for c in every if c != chosen]
 
 
 def _ordered(
