@@ -26,6 +26,7 @@ branch_labels = None
 depends_on = None
 
 SESSION_INDEXES = {
+    "ix_session_listing_est_id": ["establishment_id", "session_id"],
     "ix_session_listing_est_code": ["establishment_id", "formation_id", "action_id", "session_id"],
     "ix_session_listing_est_title": ["establishment_id", "title_key", "session_id"],
     "ix_session_listing_est_site": ["establishment_id", "site_key", "session_id"],
@@ -56,6 +57,7 @@ SESSION_INDEXES = {
     "ix_session_listing_commune_label_id": ["commune_label_id"],
 }
 ACTION_INDEXES = {
+    "ix_action_listing_est_id": ["establishment_id", "action_id"],
     "ix_action_listing_est_code": ["establishment_id", "formation_id", "action_id"],
     "ix_action_listing_est_title": ["establishment_id", "title_key", "action_id"],
     "ix_action_listing_est_site": ["establishment_id", "site_key", "action_id"],

@@ -76,7 +76,8 @@ class SessionListing(db.Model):
 
     __tablename__ = "session_listing"
     __table_args__ = (
-        # One establishment's list, in every sort order.
+        # One establishment's list, in every sort order (Etat A/I: partitions read by id).
+        Index("ix_session_listing_est_id", "establishment_id", "session_id"),
         Index(
             "ix_session_listing_est_code",
             "establishment_id",
@@ -185,6 +186,7 @@ class ActionListing(db.Model):
 
     __tablename__ = "action_listing"
     __table_args__ = (
+        Index("ix_action_listing_est_id", "establishment_id", "action_id"),
         Index("ix_action_listing_est_code", "establishment_id", "formation_id", "action_id"),
         Index("ix_action_listing_est_title", "establishment_id", "title_key", "action_id"),
         Index("ix_action_listing_est_site", "establishment_id", "site_key", "action_id"),

@@ -74,3 +74,5 @@ def login(page, base: str, email: str, password: str = "Demo-2024!") -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
+    # The next page binds htmx on load; acting before that would bypass htmx.
+    page.wait_for_load_state("load")

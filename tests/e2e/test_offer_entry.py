@@ -10,6 +10,8 @@ from .conftest import login
 
 def live(page: Page, change) -> None:
     """Make a change and wait for its live save to answer 200."""
+    # After a navigation, htmx binds the fields on load: a change before that saves nothing.
+    page.wait_for_load_state("load")
     with page.expect_response(lambda r: "/champ" in r.url) as response:
         change()
     assert response.value.status == 200, response.value.text()
