@@ -12,13 +12,16 @@ from flask_login import current_user
 from .extensions import login_manager
 
 
-def protect_blueprint(bp: Blueprint) -> None:
-    """Send anonymous visitors of any view of ``bp`` to the login page."""
+def protect_blueprint(bp: Blueprint, *, carif_only: bool = False) -> None:
+    """Send anonymous visitors of any view of ``bp`` to the login page; with ``carif_only``,
+    answer 403 to a logged-in user who is not Carif-Oref staff."""
 
     @bp.before_request
     def _require_login() -> Any:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
+        if carif_only and not current_user.is_carif:
+            abort(403)
         return None
 
 

@@ -6,6 +6,6 @@ from flask import Blueprint
 from ..access import protect_blueprint
 
 bp = Blueprint("registers", __name__, url_prefix="/referentiels")
-protect_blueprint(bp)
+protect_blueprint(bp, carif_only=True)
 
 from . import views  # noqa: E402, F401

@@ -56,13 +56,6 @@ RECENT_RUNS = 20
 REPLACEMENTS_PER_PAGE = 50
 
 
-@bp.before_request
-def _carif_only() -> None:
-    # After protect_blueprint's login check: anonymous visitors were sent to the login page.
-    if not current_user.is_carif:
-        abort(403)
-
-
 @bp.context_processor
 def _labels() -> dict:
     return {
