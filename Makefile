@@ -28,7 +28,7 @@ instance/config.py:
 run: $(VENV)/.installed-run instance/config.py
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	SECURE_TRANSPORT=0 $(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: lint, then the whole suite on SQLite and again on a throwaway PostgreSQL
 test: $(VENV)/.installed-test system-deps lint test-sqlite test-postgres

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import extensions as ext
+from . import security
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +62,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         "MAIL_USERNAME",
         "MAIL_PASSWORD",
         "MAIL_SENDER",
+        "SECURE_TRANSPORT",
     ):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
@@ -95,6 +97,7 @@ def _init_extensions(app: Flask) -> None:
     ext.csrf.init_app(app)
     ext.htmx.init_app(app)
     ext.limiter.init_app(app)
+    security.init_app(app)
 
     from . import journal, models  # noqa: F401  (tables on db.metadata; the journal listener)
     from .models import User

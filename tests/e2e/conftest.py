@@ -45,6 +45,25 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violation(request):
+    """Every browser test fails if the page broke the Content-Security-Policy (an inline
+    script or style, an eval): Chromium reports each refusal on the console."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    refusals: list[str] = []
+    page.on(
+        "console",
+        lambda message: refusals.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    yield
+    assert not refusals, "Content-Security-Policy violations:\n" + "\n".join(refusals)
+
+
 @pytest.fixture(scope="session")
 def live_server(_app):
     """Serve the test app on 127.0.0.1 with a free port, in a thread."""
