@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from .directory import bp as directory_bp
     from .establishments import bp as establishments_bp
     from .exports import bp as exports_bp
+    from .history import bp as history_bp
     from .offer import bp as offer_bp
     from .registers import bp as registers_bp
     from .review import bp as review_bp
@@ -146,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(history_bp)
 
     from . import cli
 

@@ -126,3 +126,29 @@ def test_every_user_changes_their_own_password(client, auth, of_user):
     )
     assert ok.status_code == 302
     assert verify_password(db.session.get(User, user.id).password_hash, STRONG)
+
+
+def test_two_validators_editing_one_account_the_second_gets_409_with_current_values(
+    client, auth, carif_user, of_user
+):
+    user, first, second, _ = of_user
+    auth.login(carif_user)
+    page = client.get(f"/comptes/{user.id}")
+    version = re.search(r'name="version"[^>]*value="(\d+)"', page.text).group(1)
+    base = {"email": user.email, "role": "of", "sirets": first.siret, "version": version}
+    first_save = client.post(f"/comptes/{user.id}", data=base | {"last_name": "Martin"})
+    assert first_save.status_code == 302
+    # A colleague's form, filled from the same version, would overwrite "Martin".
+    second_save = client.post(f"/comptes/{user.id}", data=base | {"last_name": "Bernard"})
+    assert second_save.status_code == 409
+    assert "modifiée entre-temps" in second_save.text
+    assert 'value="Martin"' in second_save.text  # the current values, to check and save again
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_name == "Martin"
+    fresh = re.search(r'name="version"[^>]*value="(\d+)"', second_save.text).group(1)
+    retry = client.post(
+        f"/comptes/{user.id}", data=base | {"last_name": "Bernard", "version": fresh}
+    )
+    assert retry.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_name == "Bernard"

@@ -6,7 +6,15 @@ from wtforms.validators import EqualTo, ValidationError
 
 from ..auth.passwords import policy_errors
 from ..extensions import db
-from ..forms import BaseForm, max_length, normalised_by, optional, required, select_choices
+from ..forms import (
+    BaseForm,
+    VersionField,
+    max_length,
+    normalised_by,
+    optional,
+    required,
+    select_choices,
+)
 from ..models import Establishment, User
 from ..validators import normalise_email, normalise_siret
 
@@ -24,6 +32,7 @@ class AccountForm(BaseForm):
         description="Un SIRET par ligne. Obligatoire pour un compte d'organisme de formation.",
         render_kw={"rows": 4},
     )
+    version = VersionField()
 
     def __init__(self, *args, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,9 +7,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from .. import notify
 from ..auth import tokens
+from ..editing import STALE_MESSAGE, is_stale
 from ..extensions import db
 from ..models import User
 from . import bp
@@ -79,7 +81,9 @@ def edit(user_id: int):
     user = _user(user_id)
     form = AccountForm(obj=user, user=user)
     if request.method == "GET":
-        form.sirets.data = "\n".join(e.siret for e in user.establishments)
+        form.sirets.data = _sirets(user)
+    elif form.is_submitted() and is_stale(user, form.version.data):
+        return _stale(user)
     if form.validate_on_submit():
         user.email = form.email.data
         user.first_name = form.first_name.data or ""
@@ -87,11 +91,26 @@ def edit(user_id: int):
         if user.id != current_user.id:  # nobody removes their own Carif-Oref role
             user.role = form.role.data
         user.establishments = form.establishments if user.role == "of" else []
-        db.session.commit()
+        try:
+            db.session.commit()
+        except StaleDataError:  # another save landed between the check and the commit
+            db.session.rollback()
+            return _stale(db.session.get(User, user_id))
         flash("Compte enregistré.", "success")
         return redirect(url_for("accounts.index"))
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/form.html", form=form, user=user), status
+
+
+def _sirets(user: User) -> str:
+    return "\n".join(e.siret for e in user.establishments)
+
+
+def _stale(user: User) -> tuple[str, int]:
+    """409: the form again, filled with the account as it is now, and why."""
+    form = AccountForm(formdata=None, obj=user, user=user)
+    form.sirets.data = _sirets(user)
+    return render_template("accounts/form.html", form=form, user=user, stale=STALE_MESSAGE), 409
 
 
 @bp.route("/<int:user_id>/<any(activer, desactiver):change>", methods=["POST"])

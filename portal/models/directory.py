@@ -82,7 +82,7 @@ class Establishment(Timestamped, Versioned, db.Model):
         return " - ".join(parts)
 
 
-class User(UserMixin, Timestamped, db.Model):
+class User(UserMixin, Timestamped, Versioned, db.Model):
     __tablename__ = "users"
 
     ROLE_OF = "of"
