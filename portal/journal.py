@@ -121,6 +121,17 @@ for _model in JOURNALED:
             )
 
 
+class JournalIsAppendOnly(Exception):
+    """Raised on any attempt to change or delete a journal line through the ORM (the database
+    refuses changes to its content too: a trigger, migration e7f8a9b0c1d2)."""
+
+
+@event.listens_for(JournalEntry, "before_update")
+@event.listens_for(JournalEntry, "before_delete")
+def _refuse_journal_change(mapper: Any, connection: Any, target: JournalEntry) -> None:
+    raise JournalIsAppendOnly(f"journal line {target.id} cannot be changed or deleted")
+
+
 @event.listens_for(OrmSession, "after_flush")
 def _journal_flush(session: OrmSession, flush_context: Any) -> None:
     rows: list[dict[str, Any]] = []

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -66,3 +66,36 @@ def test_the_journal_records_who_changed_what_over_http(client, auth, of_user):
     entries = [e for e in _entries("User") if e.field == "last_login_at"]
     assert entries and entries[-1].user_id == user.id
     assert entries[-1].record_id == user.id
+
+
+def test_the_journal_is_append_only_in_the_orm_and_in_the_database(app, of_user, make_site):
+    import pytest
+    from sqlalchemy import text, update
+    from sqlalchemy.exc import DBAPIError
+
+    from portal.journal import JournalIsAppendOnly
+
+    user, first, *_ = of_user
+    site = make_site(first, name="Principal")
+    line = _entries("Site")[0]
+    line.after = "falsifié"
+    with pytest.raises(JournalIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(db.session.get(JournalEntry, line.id))
+    with pytest.raises(JournalIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    # Below the ORM, the database's trigger refuses a change of content.
+    for column in ("after", "record_id", "at", "field"):
+        value = {"after": "x", "record_id": 999, "at": datetime(2000, 1, 1), "field": "n"}[column]
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(
+                update(JournalEntry).where(JournalEntry.id == line.id).values({column: value})
+            )
+        db.session.rollback()
+    assert db.session.get(JournalEntry, line.id).operation == "create"
+    # Deleting an account only forgets who made the change (ON DELETE SET NULL).
+    db.session.execute(text("UPDATE journal SET user_id = NULL WHERE id = :id"), {"id": line.id})
+    db.session.commit()
+    assert site.id == line.record_id
