@@ -25,7 +25,7 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def issue(user: User, created_by: User | None = None) -> str:
+def issue(user: User, created_by: User | None = None, *, lifetime: timedelta = LIFETIME) -> str:
     """Create a link token for ``user`` (earlier unused ones stop working); return it raw."""
     now = utcnow()
     db.session.execute(
@@ -39,7 +39,7 @@ def issue(user: User, created_by: User | None = None) -> str:
             user_id=user.id,
             token_hash=_hash(raw),
             created_at=now,
-            expires_at=now + LIFETIME,
+            expires_at=now + lifetime,
             created_by_id=created_by.id if created_by else None,
         )
     )
@@ -59,7 +59,10 @@ def find(raw: str) -> PasswordToken:
     if expires.tzinfo is None:  # SQLite returns naive datetimes
         expires = expires.replace(tzinfo=utcnow().tzinfo)
     if expires < utcnow():
-        raise InvalidToken("Ce lien a expiré : demandez-en un nouveau au service Offre.")
+        raise InvalidToken(
+            "Ce lien a expiré : demandez-en un nouveau avec « Mot de passe oublié » sur la page "
+            "de connexion, ou au service Offre."
+        )
     if not token.user.active:
         raise InvalidToken("Ce compte est désactivé.")
     return token

@@ -104,6 +104,7 @@ def set_password(token: str):
 
 @bp.route("/mon-compte/mot-de-passe", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
 def change_password():
     from ..accounts.forms import ChangePasswordForm
 
