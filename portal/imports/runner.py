@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..errors import BUSY, database_fault, fault_reason
 from ..extensions import db
 from ..models import ImportRun
 from ..models._base import utcnow
@@ -22,6 +23,12 @@ from . import certifinfo, formacode, region, succession
 from .common import Issue, Plan
 
 log = logging.getLogger(__name__)
+
+CONFLICT_MESSAGE = (
+    "Import annulé : les mêmes données ont été modifiées en même temps (autre import ou "
+    "saisie). Rien n'a été enregistré ; recommencez."
+)
+UNEXPECTED_MESSAGE = "Import annulé à la suite d'une erreur inattendue. Rien n'a été enregistré."
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,8 @@ def plan_import(kind: ImportKind, paths: list[Path], options: dict[str, Any] | N
 @dataclass
 class CommitResult:
     # committed; invalid (errors in the file); changed (not the previewed plan); conflict (a
-    # concurrent write got in the way); failed (unexpected error). Only "committed" wrote.
+    # concurrent write got in the way); unavailable (the database refused to write: read-only,
+    # disk full, gone); failed (unexpected error). Only "committed" wrote.
     status: str
     plan: Plan
     run: ImportRun | None = None
@@ -142,25 +150,38 @@ def commit_import(
         db.session.add(run)
         db.session.commit()
         return CommitResult("committed", plan, run)
-    except (IntegrityError, StaleDataError, OperationalError):
+    except (IntegrityError, StaleDataError, DBAPIError) as error:
         log.exception("Import %s of %s rolled back", kind.slug, name)
-        status = "conflict"
-        message = (
-            "Import annulé : les mêmes données ont été modifiées en même temps (autre import ou "
-            "saisie). Rien n'a été enregistré ; recommencez."
-        )
+        status, message = _failure(error)
     except Exception:
         log.exception("Import %s of %s failed", kind.slug, name)
         status = "failed"
-        message = "Import annulé à la suite d'une erreur inattendue. Rien n'a été enregistré."
+        message = UNEXPECTED_MESSAGE
     db.session.rollback()
     failed = Plan(kind.slug, errors=[Issue(message)])
     run = _record(kind, name, user_id, started, "failed", failed.report(), message)
     return CommitResult(status, failed, run, message)
 
 
-def _record(kind, name, user_id, started, status, report, message) -> ImportRun:
-    """Keep a failed attempt (in its own transaction: the import's was rolled back)."""
+def _failure(error: Exception) -> tuple[str, str]:
+    """The status and French message of a commit the database rolled back."""
+    fault = database_fault(error)
+    if isinstance(error, IntegrityError | StaleDataError) or fault == BUSY:
+        return "conflict", CONFLICT_MESSAGE
+    if fault is None:
+        return "failed", UNEXPECTED_MESSAGE
+    return "unavailable", (
+        f"Import annulé : {fault_reason(fault)}. Rien n'a été enregistré ; les données déjà en "
+        "place sont conservées. Recommencez l'import quand la base sera de nouveau disponible."
+    )
+
+
+def _record(kind, name, user_id, started, status, report, message) -> ImportRun | None:
+    """Keep a failed attempt (in its own transaction: the import's was rolled back).
+
+    Best effort: a database that refused the import (read-only, full) may refuse this too; the
+    attempt is then only in the log, and the caller still gets the reason.
+    """
     run = ImportRun(
         kind=kind.slug,
         filename=name,
@@ -172,5 +193,10 @@ def _record(kind, name, user_id, started, status, report, message) -> ImportRun:
         message=message,
     )
     db.session.add(run)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("Failed import %s of %s could not be recorded", kind.slug, name)
+        return None
     return run
