@@ -45,6 +45,7 @@ from portal.models import (
     PublishedSession,
     Session,
     Site,
+    User,
 )
 
 from . import factories
@@ -397,11 +398,6 @@ def test_send_for_validation_then_validate_and_publish(client, auth, offer, cari
     assert count(PublishedSession) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="portal.review.decisions.validate sends the e-mail before the commit: a decision "
-    "rolled back by the database still tells the OF its action is validated",
-)
 def test_a_decision_rolled_back_sends_no_mail(app, client, auth, offer, carif_user):
     action = offer["action"]
     assert client.post(f"/actions/{action.id}/envoyer").status_code == 302
@@ -728,6 +724,18 @@ def test_read_only_database(client, offer, read_only_app):
     assert action.title_complement == "Saisi avant"
     # Writable again: the same save goes through.
     assert live(client, url, action, "title_complement", "Saisi après").status_code == 200
+
+
+def test_logging_in_works_on_a_read_only_database(of_user, read_only_app):
+    """The login time is recorded when it can be: a read-only database still lets people in
+    to read their offer."""
+    user = of_user[0]
+    ro = read_only_app.test_client()
+    response = ro.post("/connexion", data={"email": user.email, "password": factories.PASSWORD})
+    assert response.status_code == 302 and response.location == "/"
+    assert ro.get("/").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_login_at is None
 
 
 def test_read_only_database_import(client, carif, read_only_app):

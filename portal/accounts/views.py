@@ -23,7 +23,7 @@ PAGE_SIZE = 50
 def send_link(user: User) -> None:
     raw = tokens.issue(user, created_by=current_user)
     link = url_for("auth.set_password", token=raw, _external=True)
-    notify.send(
+    notify.send_on_commit(
         [user.email],
         "Votre accès au portail SOFI",
         f"Bonjour,\n\nPour choisir votre mot de passe, ouvrez ce lien (valable "

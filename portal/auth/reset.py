@@ -54,9 +54,8 @@ def forgot_password():
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is not None and user.active:
             raw = tokens.issue(user, lifetime=RESET_LIFETIME)
-            db.session.commit()
             link = url_for("auth.set_password", token=raw, _external=True)
-            notify.send(
+            notify.send_on_commit(
                 [user.email],
                 "Nouveau mot de passe pour le portail SOFI",
                 "Bonjour,\n\nVous avez demandé à choisir un nouveau mot de passe. Ouvrez ce lien "
@@ -64,6 +63,7 @@ def forgot_password():
                 "l'origine de cette demande, ignorez ce message : votre mot de passe actuel "
                 "reste valable.\n\nLe service Offre du Carif-Oref",
             )
+            db.session.commit()
         flash(SENT, "success")
         return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200

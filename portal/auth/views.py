@@ -5,7 +5,9 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
+from ..errors import database_fault
 from ..extensions import db, limiter
 from ..models import User
 from ..models._base import utcnow
@@ -62,12 +64,24 @@ def login():
             # A fresh session at login: nothing chosen before (or planted) survives.
             session.clear()
             login_user(user)
-            user.last_login_at = utcnow()
-            db.session.commit()
+            _note_login(user)
             return redirect(next_url or url_for("dashboard.index"))
         error = BAD_CREDENTIALS
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
+
+
+def _note_login(user: User) -> None:
+    """Record the login time (and a rehashed password). Best effort: a database that refuses
+    writes (read-only, full) must not turn a successful login into an error page."""
+    user.last_login_at = utcnow()
+    try:
+        db.session.commit()
+    except DBAPIError as error:
+        if database_fault(error) is None:
+            raise
+        db.session.rollback()
+        current_app.logger.warning("Login of user %s not recorded: %s", user.id, error)
 
 
 @bp.route("/deconnexion", methods=["POST"])

@@ -85,7 +85,7 @@ def validate(action: Action) -> int:
     action.region_agreement_date = None
     action.region_agreement_ref = None
     published = publish(action)
-    notify.send(
+    notify.send_on_commit(
         establishment_recipients(action),
         f"Action {action.formation_id}-{action.id} validée",
         f"L'action « {action.formation.title} » a été validée par le service Offre du "
@@ -99,7 +99,7 @@ def reject(action: Action, reason: str | None) -> None:
     reason = _require_text(reason, "Indiquez le motif du refus.")
     transition(action, ActionStatus.REJECTED, "reject", message=reason)
     action.rejection_reason = reason
-    notify.send(
+    notify.send_on_commit(
         establishment_recipients(action),
         f"Action {action.formation_id}-{action.id} refusée",
         f"L'action « {action.formation.title} » a été refusée par le service Offre du "
@@ -111,7 +111,7 @@ def ask(action: Action, question: str | None) -> None:
     _require(action, ActionStatus.SUBMITTED, "poser une question")
     question = _require_text(question, "Saisissez votre question.")
     transition(action, ActionStatus.QUESTIONED, "question", message=question)
-    notify.send(
+    notify.send_on_commit(
         establishment_recipients(action),
         f"Question sur l'action {action.formation_id}-{action.id}",
         f"Le service Offre du Carif-Oref pose une question sur l'action "
@@ -137,7 +137,7 @@ def answer(action: Action, message: str | None, today: date) -> None:
     )
     action.submitted_at = utcnow()
     if question and question.user:
-        notify.send(
+        notify.send_on_commit(
             [question.user.email],
             f"Réponse sur l'action {action.formation_id}-{action.id}",
             f"L'organisme a répondu à votre question :\n\n{message}\n\n"
