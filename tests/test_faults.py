@@ -492,7 +492,7 @@ def test_import_commit(client, carif, slug, files, data, prepare):
 
     def check(response) -> None:
         body = text_of(response)
-        assert response.status_code == 500, body[:500]
+        assert response.status_code == 503, body[:500]
         assert (
             "Import annulé : la base de données ne répond pas. Rien n'a été enregistré ; les "
             "données déjà en place sont conservées." in body
@@ -531,8 +531,11 @@ def test_lheo_import(client, auth, make_establishment, make_user):
         )
 
     def check(response) -> None:
-        assert response.status_code == 500
-        assert "L'enregistrement a échoué : rien n'a été importé." in text_of(response)
+        assert response.status_code == 503
+        assert (
+            "L'enregistrement a échoué (la base de données ne répond pas) : rien n'a été "
+            "importé." in text_of(response)
+        )
 
     response, writes = fail_at_every_write(send, check)
     assert response.status_code == 200
@@ -745,7 +748,7 @@ def test_read_only_database_import(client, carif, read_only_app):
     ro = other_client(read_only_app, client)
     response = ro.post("/referentiels/imports/region/confirmer", data={"token": token})
     body = text_of(response)
-    assert response.status_code == 500, body[:500]
+    assert response.status_code == 503, body[:500]
     assert (
         "Import annulé : la base de données est en lecture seule. Rien n'a été enregistré" in body
     )

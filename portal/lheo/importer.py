@@ -33,6 +33,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import geo
+from ..errors import database_fault, fault_reason
 from ..extensions import db
 from ..models import (
     Action,
@@ -77,6 +78,7 @@ class ImportReport:
     saved: bool = False
     too_large: bool = False
     failed: bool = False  # the database refused the records: nothing was saved
+    unavailable: bool = False  # ... because it refused any write (read-only, full, down)
     read: dict[str, int] = field(default_factory=dict)
     created: dict[str, int] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
@@ -95,7 +97,7 @@ class ImportReport:
         if self.saved:
             return 200
         if self.failed:
-            return 500
+            return 503 if self.unavailable else 500
         return 413 if self.too_large else 422
 
 
@@ -120,15 +122,18 @@ def run_import(
         db.session.flush()
         report.records = importer.summary()
         db.session.commit()
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
         db.session.rollback()
         log.exception("LHEO import into establishment %s failed", establishment.id)
+        fault = database_fault(error)
         report.failed = True
+        report.unavailable = fault is not None
+        cause = f" ({fault_reason(fault)})" if fault else ""
         report.issues = [
             *result.issues,
             Issue(
-                "L'enregistrement a échoué : rien n'a été importé. Réessayez ; si le problème "
-                "persiste, contactez le service Offre."
+                f"L'enregistrement a échoué{cause} : rien n'a été importé. Réessayez ; si le "
+                "problème persiste, contactez le service Offre."
             ),
         ]
         return report

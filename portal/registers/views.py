@@ -174,7 +174,8 @@ def commit(slug: str):
         stored.meta["digest"] = None
         stored.save_meta()
         return _render_preview(kind, stored, result.plan, 422)
-    status = 409 if result.status == "conflict" else 500
+    # A concurrent write: 409; a database that refused to write (read-only, full, down): 503.
+    status = {"conflict": 409, "unavailable": 503}.get(result.status, 500)
     return _render_preview(kind, stored, result.plan, status, notice=result.message)
 
 
