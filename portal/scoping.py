@@ -36,13 +36,17 @@ def attached_establishments(user: User) -> list[Establishment]:
 
 
 def can_access(user: User, establishment_id: int) -> bool:
-    """Whether ``user`` may act for the establishment (carif: any; OF: attached ones)."""
+    """Whether ``user`` may act for the establishment (carif: any; OF: the active ones they
+    are attached to — a deactivated establishment is closed to its OF users)."""
     if user.is_carif:
         return True
     stmt = select(
-        exists().where(
+        exists()
+        .where(
             user_establishments.c.user_id == user.id,
             user_establishments.c.establishment_id == establishment_id,
+            Establishment.id == user_establishments.c.establishment_id,
+            Establishment.active.is_(True),
         )
     )
     return bool(db.session.scalar(stmt))

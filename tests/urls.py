@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 
@@ -13,26 +14,56 @@ def url_map_app():
     return create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
-def expand(rule: Rule, ids: dict[str, int] | None = None) -> list[tuple[str, dict]]:
-    """Every concrete path of ``rule``: each item of an any() converter, ``ids`` (or 1) for
-    integer arguments."""
-    choices = []
-    for name in sorted(rule.arguments):
-        if name in (rule.defaults or {}):
-            continue  # supplied by the rule itself (a URL variant without this part)
-        converter = rule._converters[name]
-        if isinstance(converter, AnyConverter):
-            choices.append([(name, item) for item in sorted(converter.items)])
-        elif isinstance(converter, IntegerConverter):
-            choices.append([(name, (ids or {}).get(name, 1))])
-        else:
-            choices.append([(name, "x")])
+def expand(
+    rule: Rule,
+    ids: dict[str, int] | None = None,
+    *,
+    value: Callable[[str, dict], object] | None = None,
+) -> list[tuple[str, dict]]:
+    """Every concrete path of ``rule``: each item of an any() converter; for the other
+    arguments ``value(name, chosen)`` (``chosen``: the any() items of this path) if given,
+    else ``ids`` (or 1) for integer arguments and "x" for the rest."""
     results = []
-    for combination in itertools.product(*choices):
-        values = dict(combination)
-        _, path = rule.build(values, append_unknown=False)
-        results.append((path, values))
+    for chosen in any_combinations(rule):
+        values = dict(chosen)
+        for name, converter in other_arguments(rule):
+            if value is not None:
+                values[name] = value(name, chosen)
+            elif isinstance(converter, IntegerConverter):
+                values[name] = (ids or {}).get(name, 1)
+            else:
+                values[name] = "x"
+        results.append((build_path(rule, values), values))
     return results
+
+
+def any_combinations(rule: Rule) -> list[dict[str, str]]:
+    """Every choice of the rule's any() converters (one empty choice when it has none)."""
+    choices = [
+        [(name, item) for item in sorted(converter.items)]
+        for name, converter in sorted(rule._converters.items())
+        if isinstance(converter, AnyConverter) and name not in (rule.defaults or {})
+    ]
+    return [dict(combination) for combination in itertools.product(*choices)]
+
+
+def other_arguments(rule: Rule) -> list[tuple[str, object]]:
+    """The rule's arguments that are not any() converters, with their converter."""
+    return [
+        (name, converter)
+        for name, converter in sorted(rule._converters.items())
+        if not isinstance(converter, AnyConverter) and name not in (rule.defaults or {})
+    ]
+
+
+def build_path(rule: Rule, values: dict) -> str:
+    _, path = rule.build(values, append_unknown=False)
+    return path
+
+
+def methods_of(rule: Rule) -> list[str]:
+    """The methods a rule answers, without the ones Werkzeug adds (HEAD, OPTIONS)."""
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
 
 
 def method_of(rule: Rule) -> str:
