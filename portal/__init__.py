@@ -162,6 +162,7 @@ def _register_hooks(app: Flask) -> None:
     def _fresh_request_cache() -> None:
         # g belongs to the app context, which a test (or CLI) may keep across requests.
         g.pop("current_establishment", None)
+        g.pop("_login_user", None)  # Flask-Login's cache of the user: read from this request
 
     errors.register(app)
     htmx_helpers.register(app)
