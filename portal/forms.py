@@ -5,19 +5,46 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, SelectChoice, SelectMultipleField, StringField, widgets
+from werkzeug.datastructures import FileStorage, MultiDict
+from wtforms import (
+    Field,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    widgets,
+)
 from wtforms.validators import Length, Optional, StopValidation
 
-from .validators import format_phone
+from .validators import format_phone, without_controls
 
 REQUIRED = "Ce champ est obligatoire."
 
 
 class BaseForm(FlaskForm):
-    """WTForms' own French translations for its built-in messages (Flask-Babel is not used)."""
+    """WTForms' own French translations for its built-in messages (Flask-Babel is not used),
+    and posted text cleaned of control characters before any field reads it."""
 
-    class Meta:
+    class Meta(FlaskForm.Meta):
         locales = ["fr_FR", "fr"]
+
+        def wrap_formdata(self, form, formdata):
+            """Drop control characters from every posted text but passwords (kept as typed:
+            they are only hashed). A JSON body's numbers or lists arrive as text, as a browser
+            would send them."""
+            formdata = super().wrap_formdata(form, formdata)
+            if formdata is None:
+                return None
+            passwords = {f.name for f in form if isinstance(f, PasswordField)}
+            cleaned = MultiDict()
+            for name, value in formdata.items(multi=True):
+                if isinstance(value, FileStorage):
+                    cleaned.add(name, value)
+                    continue
+                text = value if isinstance(value, str) else "" if value is None else str(value)
+                cleaned.add(name, text if name in passwords else without_controls(text))
+            return cleaned
 
 
 class Required:
@@ -78,6 +105,10 @@ class VersionField(HiddenField):
             self.data = int(valuelist[0]) if valuelist and valuelist[0] else None
         except ValueError:
             self.data = None
+
+    def populate_obj(self, obj: object, name: str) -> None:
+        """Never copied to the record: the ORM counts versions (a form posted without one
+        would otherwise store NULL, and a forged one would rewind the counter)."""
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -6,12 +6,26 @@ French message shown next to the field.
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
+
+# Control characters but tab and line breaks: invisible when pasted (from a PDF, a word
+# processor), refused by PostgreSQL (NUL) and by XML 1.0 (the LHEO export).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control(value: Any) -> bool:
+    return isinstance(value, str) and CONTROL_CHARACTERS.search(value) is not None
+
+
+def without_controls(value: str) -> str:
+    return CONTROL_CHARACTERS.sub("", value)
 
 
 def normalise_phone(raw: str) -> str:
@@ -46,9 +60,14 @@ def normalise_email(raw: str) -> str:
         raise ValueError("Adresse e-mail invalide (exemple : prenom.nom@organisme.fr).") from None
 
 
+def _ascii_digits(text: str) -> bool:
+    """str.isdigit() also accepts "²" and other scripts' digits, which no SIRET has."""
+    return text.isascii() and text.isdigit()
+
+
 def normalise_siret(raw: str) -> str:
     compact = stdnum_siret.compact(raw)
-    if not compact.isdigit() or len(compact) != 14:
+    if not _ascii_digits(compact) or len(compact) != 14:
         raise ValueError("Le SIRET doit comporter 14 chiffres.")
     if not stdnum_siret.is_valid(compact):
         raise ValueError("SIRET invalide : la clé de contrôle ne correspond pas.")
@@ -57,17 +76,24 @@ def normalise_siret(raw: str) -> str:
 
 def normalise_siren(raw: str) -> str:
     compact = stdnum_siren.compact(raw)
-    if not compact.isdigit() or len(compact) != 9:
+    if not _ascii_digits(compact) or len(compact) != 9:
         raise ValueError("Le SIREN doit comporter 9 chiffres.")
     if not stdnum_siren.is_valid(compact):
         raise ValueError("SIREN invalide : la clé de contrôle ne correspond pas.")
     return compact
 
 
+URL_MESSAGE = "Adresse web invalide : elle doit commencer par https:// ou http://."
+
+
 def normalise_url(raw: str) -> str:
     """Accept only absolute http(s) URLs (no javascript:, no relative paths)."""
     value = raw.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
-        raise ValueError("Adresse web invalide : elle doit commencer par https:// ou http://.")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+    except ValueError:  # "http://[::1" (an unclosed IPv6 address), "http://x:99999"
+        raise ValueError(URL_MESSAGE) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError(URL_MESSAGE)
     return value

@@ -18,7 +18,18 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Certification
-from .common import Change, FieldChange, ImportFileError, Issue, Plan, read_text, reserve_ids
+from ..validators import has_control
+from .common import (
+    CONTROL_MESSAGE,
+    Change,
+    FieldChange,
+    ImportFileError,
+    Issue,
+    Plan,
+    is_digits,
+    read_text,
+    reserve_ids,
+)
 
 KIND = "certifinfo"
 
@@ -63,6 +74,10 @@ def load_tree(source: Path | str | IO) -> dict[str, Any]:
         raise ImportFileError(
             f"Le fichier n'est pas un JSON valide (ligne {error.lineno}, colonne {error.colno})."
         ) from None
+    except RecursionError:  # [[[[…]]]] nested deeper than the parser's stack
+        raise ImportFileError(
+            "Le fichier n'est pas un JSON valide : il est imbriqué trop profondément."
+        ) from None
     if not isinstance(tree, dict):
         raise ImportFileError(
             "Le fichier JSON doit être un objet {code: {parent, text}} (arbre Certif Info)."
@@ -75,7 +90,7 @@ def parse_tree(tree: dict[str, Any]) -> tuple[list[RegisterEntry], list[Issue]]:
     entries: list[RegisterEntry] = []
     errors: list[Issue] = []
     for key, node in tree.items():
-        if not key.isdigit():
+        if not is_digits(key):
             continue  # niveauN and typeNNN nodes of the tree
         where = f"Code {key}"
         if len(key) > MAX_CODE:
@@ -85,6 +100,9 @@ def parse_tree(tree: dict[str, Any]) -> tuple[list[RegisterEntry], list[Issue]]:
             errors.append(Issue(f"{where} : l'entrée n'a pas d'intitulé (champ « text »)."))
             continue
         title = _TRAILING_CODE.sub("", node["text"]).strip()
+        if has_control(title):
+            errors.append(Issue(f"{where} : l'intitulé {CONTROL_MESSAGE}"))
+            continue
         if not title:
             errors.append(Issue(f"{where} : l'intitulé est vide."))
             continue
@@ -96,6 +114,9 @@ def parse_tree(tree: dict[str, Any]) -> tuple[list[RegisterEntry], list[Issue]]:
         if not isinstance(type_node, dict):
             type_node = {}
         type_label = type_node.get("text") if isinstance(type_node.get("text"), str) else None
+        if has_control(type_label) or has_control(type_key):
+            errors.append(Issue(f"{where} : le type {CONTROL_MESSAGE}"))
+            continue
         entries.append(
             RegisterEntry(
                 code=key,

@@ -12,9 +12,12 @@ import functools
 import hashlib
 import io
 import json
+import math
 import re
 import unicodedata
 import warnings
+import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +56,16 @@ ENTITY_LABELS = {  # in the order the previews and reports list them
 
 class ImportFileError(Exception):
     """The file cannot be read at all (wrong format, encoding, empty): one French message."""
+
+
+NOT_A_WORKBOOK = "Le fichier n'est pas un classeur Excel (XLSX) valide."
+DAMAGED_WORKBOOK = (
+    "Le fichier n'est pas un classeur Excel (XLSX) valide : il est endommagé ou tronqué."
+)
+# What reading a damaged archive raises: a bad checksum or header (BadZipFile), corrupt or cut
+# compressed data (zlib.error, EOFError), an encrypted member (RuntimeError), an unknown
+# compression method (NotImplementedError).
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -330,8 +343,6 @@ def read_xlsx_tables(source: Path | str | IO[bytes]) -> list[Table]:
 
 
 def _read_xlsx_openpyxl(source: Path | str | IO[bytes]) -> list[Table]:
-    from zipfile import BadZipFile
-
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -342,9 +353,9 @@ def _read_xlsx_openpyxl(source: Path | str | IO[bytes]) -> list[Table]:
         warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
         try:
             workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
-        except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError):
+        except (*_ZIP_ERRORS, InvalidFileException, KeyError, OSError, ValueError, TypeError):
             # TypeError: openpyxl's descriptors refuse a part with a missing attribute.
-            raise ImportFileError("Le fichier n'est pas un classeur Excel (XLSX) valide.") from None
+            raise ImportFileError(NOT_A_WORKBOOK) from None
         try:
             for sheet in workbook.worksheets:
                 # Dimensions written by some tools are wrong; read every row that is there.
@@ -355,6 +366,9 @@ def _read_xlsx_openpyxl(source: Path | str | IO[bytes]) -> list[Table]:
                         raise ImportFileError(f"Feuille {sheet.title} : plus de {MAX_ROWS} lignes.")
                     rows.append((number, values))
                 tables.append(_table(sheet.title, rows))
+        except (*_ZIP_ERRORS, OSError, KeyError, IndexError, ValueError, TypeError, AttributeError):
+            # openpyxl parses the sheets lazily: a damaged part only fails while it is read.
+            raise ImportFileError(DAMAGED_WORKBOOK) from None
         finally:
             workbook.close()
     return tables
@@ -378,12 +392,10 @@ class _FastXlsxReader:
     dates (numbers in a date format, as openpyxl decides it)."""
 
     def __init__(self, source: Path | str | IO[bytes]):
-        import zipfile
-
         try:
             self.archive = zipfile.ZipFile(source)
-        except (zipfile.BadZipFile, OSError, ValueError):
-            raise ImportFileError("Le fichier n'est pas un classeur Excel (XLSX) valide.") from None
+        except (*_ZIP_ERRORS, OSError, ValueError):
+            raise ImportFileError(NOT_A_WORKBOOK) from None
         if sum(i.file_size for i in self.archive.infolist()) > MAX_XLSX_EXPANDED:
             self.archive.close()
             raise ImportFileError("Le classeur est trop volumineux une fois décompressé.")
@@ -397,8 +409,11 @@ class _FastXlsxReader:
                 return etree.parse(fh, parser).getroot()
         except KeyError:
             raise _Unsupported(name) from None
-        except etree.XMLSyntaxError:
-            raise ImportFileError("Le fichier n'est pas un classeur Excel (XLSX) valide.") from None
+        except (etree.XMLSyntaxError, OSError):
+            # lxml raises OSError, not a syntax error, for bytes invalid in the encoding.
+            raise ImportFileError(NOT_A_WORKBOOK) from None
+        except _ZIP_ERRORS:
+            raise ImportFileError(DAMAGED_WORKBOOK) from None
 
     def _iter(self, name: str, tag: str):
         from lxml import etree
@@ -415,10 +430,21 @@ class _FastXlsxReader:
                         del element.getparent()[0]
         except KeyError:
             raise _Unsupported(name) from None
-        except etree.XMLSyntaxError:
-            raise ImportFileError("Le fichier n'est pas un classeur Excel (XLSX) valide.") from None
+        except (etree.XMLSyntaxError, OSError):
+            # lxml raises OSError, not a syntax error, for bytes invalid in the encoding.
+            raise ImportFileError(NOT_A_WORKBOOK) from None
+        except _ZIP_ERRORS:
+            raise ImportFileError(DAMAGED_WORKBOOK) from None
 
     def tables(self) -> list[Table]:
+        """Every worksheet; a part that is not what Excel writes is a damaged workbook."""
+        try:
+            return self._tables()
+        except (ValueError, TypeError, IndexError, OverflowError):
+            # A workbook attribute that should be a number (a style or format index) is not.
+            raise ImportFileError(DAMAGED_WORKBOOK) from None
+
+    def _tables(self) -> list[Table]:
         from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
         with self.archive:
@@ -474,7 +500,13 @@ class _FastXlsxReader:
     def _rows(self, title: str, path: str):
         row_number = 0
         for row in self._iter(path, f"{_MAIN}row"):
-            row_number = int(row.get("r") or row_number + 1)
+            try:
+                row_number = int(row.get("r") or row_number + 1)
+            except ValueError:
+                raise ImportFileError(
+                    f"Feuille {title}, après la ligne {row_number} : numéro de ligne illisible, "
+                    f"le classeur est endommagé. {RESAVE}"
+                ) from None
             if row_number > MAX_ROWS:
                 raise ImportFileError(f"Feuille {title} : plus de {MAX_ROWS} lignes.")
             values: list[Any] = []
@@ -487,10 +519,18 @@ class _FastXlsxReader:
                     position = _column_index(match.group(1))
                     if position > len(values):
                         values.extend([None] * (position - len(values)))
-                values.append(self._value(cell))
+                try:
+                    values.append(self._value(cell))
+                except (ValueError, IndexError, OverflowError):
+                    column = _column_letters(len(values))
+                    raise ImportFileError(
+                        f"Feuille {title}, ligne {row_number}, colonne {column} : cellule "
+                        f"illisible, le classeur est endommagé. {RESAVE}"
+                    ) from None
             yield row_number, values
 
     def _value(self, cell) -> Any:
+        """The cell's value; ValueError or IndexError when it is not one Excel writes."""
         kind = cell.get("t", "n")
         if kind == "inlineStr":
             for child in cell:
@@ -513,6 +553,8 @@ class _FastXlsxReader:
         if kind == "d":
             return datetime.fromisoformat(raw)
         number: float | int = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        if not math.isfinite(number):
+            raise ValueError(raw)  # "inf", "1e999": no spreadsheet stores these
         if self.date_styles and int(cell.get("s", "0")) in self.date_styles:
             from openpyxl.utils.datetime import from_excel
 
@@ -530,6 +572,19 @@ def _string_item(item) -> str:
     )
 
 
+RESAVE = "Enregistrez-le à nouveau depuis votre tableur."
+
+
+def _column_letters(index: int) -> str:
+    """ "A" for 0, "AA" for 26: the inverse of ``_column_index``."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 @functools.cache
 def _column_index(letters: str) -> int:
     index = 0
@@ -539,6 +594,17 @@ def _column_index(letters: str) -> int:
 
 
 # Cell parsers: each returns the value or raises ValueError with a French message ---------------
+
+# Control characters (validators.has_control) are invisible, refused by PostgreSQL (NUL) and
+# by XML 1.0 (the LHEO export): a cell holding one is an error, never stored.
+CONTROL_MESSAGE = "contient un caractère de contrôle (invisible) : retirez-le."
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def is_digits(value: str, max_length: int | None = None) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²" and other scripts' digits."""
+    return _DIGITS.fullmatch(value) is not None and (max_length is None or len(value) <= max_length)
+
 
 _TRUE = {"oui", "o", "1", "vrai", "true", "x", "yes", "y"}
 _FALSE = {"non", "n", "0", "faux", "false", "no"}

@@ -19,7 +19,18 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Formacode
-from .common import Change, FieldChange, ImportFileError, Issue, Plan, csv_rows, read_text
+from ..validators import has_control
+from .common import (
+    CONTROL_MESSAGE,
+    Change,
+    FieldChange,
+    ImportFileError,
+    Issue,
+    Plan,
+    csv_rows,
+    is_digits,
+    read_text,
+)
 
 KIND = "formacode"
 VERSION_RE = re.compile(r"V\d{1,3}")
@@ -65,7 +76,7 @@ def read_formacodes(
             )
             continue
         code = fields[0]
-        if not (code.isdigit() and len(code) == 5):
+        if not (is_digits(code) and len(code) == 5):
             errors.append(
                 Issue(f"« {code} » n'est pas un Formacode (5 chiffres).", row=number, column="1")
             )
@@ -106,6 +117,15 @@ def read_formacodes(
         ]
         if not label:
             problems.append(("3", "Le libellé est vide."))
+        problems += [
+            (column, f"Le champ {CONTROL_MESSAGE}")
+            for column, value in (
+                ("3", label),
+                ("4", values["descriptor_type"]),
+                ("5", values["field"]),
+            )
+            if has_control(value)
+        ]
         for column, message in problems:
             errors.append(Issue(message, row=number, column=column))
         if not problems:

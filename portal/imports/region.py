@@ -27,8 +27,9 @@ from sqlalchemy import and_, delete, func, insert, select
 from ..extensions import db
 from ..models import Establishment, Lot, Organisation, Programme
 from ..models.reference import lot_formateurs
-from ..validators import normalise_siret
+from ..validators import has_control, normalise_siret
 from .common import (
+    CONTROL_MESSAGE,
     Change,
     FieldChange,
     ImportFileError,
@@ -350,6 +351,9 @@ class _Row:
             parsed = parse(value)
         except ValueError as error:
             self.error(name, str(error))
+            return default
+        if has_control(parsed):
+            self.error(name, f"La cellule {CONTROL_MESSAGE}")
             return default
         if max_length is not None and isinstance(parsed, str) and len(parsed) > max_length:
             self.error(name, f"{max_length} caractères au plus ({len(parsed)} saisis).")

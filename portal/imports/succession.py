@@ -27,8 +27,19 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Certification, Formation
 from ..models._base import utcnow
+from ..validators import has_control
 from .certifinfo import MAX_CODE, MAX_TITLE
-from .common import Change, FieldChange, ImportFileError, Issue, Plan, csv_rows, read_text
+from .common import (
+    CONTROL_MESSAGE,
+    Change,
+    FieldChange,
+    ImportFileError,
+    Issue,
+    Plan,
+    csv_rows,
+    is_digits,
+    read_text,
+)
 from .replacement import replace_certification
 
 KIND = "succession"
@@ -69,7 +80,7 @@ def read_successions(source: Path | str | IO) -> tuple[list[Succession], list[Is
         bad = [
             (column, value)
             for column, value in (("cer3_code", old_code), ("cer3_codenew", new_code))
-            if not (value.isdigit() and len(value) <= MAX_CODE)
+            if not is_digits(value, MAX_CODE)
         ]
         for column, value in bad:
             errors.append(
@@ -83,6 +94,9 @@ def read_successions(source: Path | str | IO) -> tuple[list[Succession], list[Is
             continue
         if old_code == new_code:
             errors.append(Issue(f"Le code {old_code} se remplace lui-même.", row=number))
+            continue
+        if has_control(new_title):
+            errors.append(Issue(f"L'intitulé {CONTROL_MESSAGE}", row=number, column="cer3_libelle"))
             continue
         if new_state == STATE_ERRONEOUS:
             warnings.append(
@@ -108,31 +122,48 @@ def resolve_chains(successions: Iterable[Succession]) -> tuple[dict[str, list[st
     errors: list[Issue] = []
     in_cycle: set[str] = set()
 
-    def finals(code: str, path: tuple[str, ...]) -> list[str]:
-        if code in resolved:
-            return resolved[code]
-        if code in path:
-            cycle = (*path[path.index(code) :], code)
-            in_cycle.update(cycle)
-            raise _Cycle(" → ".join(cycle))
-        if code not in direct:
-            return [code]
-        result: list[str] = []
-        for target in direct[code]:
-            for final in finals(target, (*path, code)):
-                if final not in result:
-                    result.append(final)
-        resolved[code] = result
-        return result
+    def finals(start: str) -> list[str]:
+        """The final codes of ``start``, depth first without recursion (a file may chain
+        thousands of codes); _Cycle when a chain comes back to a code on its own path."""
+        path, on_path = [start], {start}
+        frames = [(iter(direct[start]), [])]  # (targets left, finals so far) per code of path
+        while True:
+            targets, result = frames[-1]
+            for target in targets:
+                if target in resolved or target not in direct:
+                    _merge(result, resolved.get(target, [target]))
+                    continue
+                if target in on_path:
+                    cycle = (*path[path.index(target) :], target)
+                    in_cycle.update(cycle)
+                    raise _Cycle(" → ".join(cycle))
+                path.append(target)
+                on_path.add(target)
+                frames.append((iter(direct[target]), []))
+                break
+            else:
+                code = path.pop()
+                on_path.discard(code)
+                frames.pop()
+                resolved[code] = result
+                if not frames:
+                    return result
+                _merge(frames[-1][1], result)
 
     for code in direct:
-        if code in in_cycle:
+        if code in in_cycle or code in resolved:
             continue
         try:
-            finals(code, ())
+            finals(code)
         except _Cycle as cycle:
             errors.append(Issue(f"Chaînage circulaire : {cycle}.", row=first_row[code]))
     return {c: r for c, r in resolved.items() if c not in in_cycle}, errors
+
+
+def _merge(into: list[str], codes: list[str]) -> None:
+    for code in codes:
+        if code not in into:
+            into.append(code)
 
 
 class _Cycle(Exception):

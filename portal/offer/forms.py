@@ -38,12 +38,14 @@ YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"}
 
 
 class YesNoField(RadioField):
-    """Oui / Non radio buttons stored as True / False (None while unanswered)."""
+    """Oui / Non radio buttons stored as True / False (None while unanswered, unless the
+    column cannot be empty: then an answer is required)."""
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    def __init__(self, label=None, validators=None, *, nullable: bool = True, **kwargs):
         super().__init__(
             label, validators, choices=select_choices([("1", "Oui"), ("0", "Non")]), **kwargs
         )
+        self.nullable = nullable
 
     def process_data(self, value):
         self.data = None if value is None else ("1" if value else "0")
@@ -53,7 +55,8 @@ class YesNoField(RadioField):
             self.data = valuelist[0]
 
     def pre_validate(self, form):
-        if self.data not in (None, "", "1", "0"):
+        allowed = (None, "", "1", "0") if self.nullable else ("1", "0")
+        if self.data not in allowed:
             raise StopValidation("Répondez par Oui ou par Non.")
 
     def populate_obj(self, obj, name):
@@ -145,6 +148,17 @@ def plain_limit(n: int) -> dict:
 
 def non_negative():
     return NumberRange(min=0, message=NON_NEGATIVE)
+
+
+# Amounts are stored as NUMERIC(10, 2): a larger one would fail in the database (PostgreSQL).
+MAX_AMOUNT = Decimal("99999999.99")
+
+
+def amount() -> list:
+    return [
+        non_negative(),
+        NumberRange(max=MAX_AMOUNT, message="Montant trop élevé : 99 999 999,99 € au plus."),
+    ]
 
 
 def check_video_url(form, field) -> None:
@@ -298,7 +312,7 @@ class ActionForm(FicheForm):
         description="Précisez les équipements nécessaires au suivi de la formation.",
     )
     equipment_cost = FrenchDecimalField(
-        "Coût indicatif (€)", [optional(), non_negative()], render_kw={"inputmode": "decimal"}
+        "Coût indicatif (€)", [optional(), *amount()], render_kw={"inputmode": "decimal"}
     )
     equipment_comment = RichTextField("Commentaire équipement", limit=3000)
     entry_level = SelectField(
@@ -404,9 +418,10 @@ class SessionForm(FicheForm):
     referent_prf_id = SelectField("Référent PRF", coerce=str)
     liaison_contact_id = SelectField("Mail de liaison", coerce=str)
     referent_mobility_id = SelectField("Référent mobilité", coerce=str)
-    is_initial_training = YesNoField("Formation initiale")
-    is_apprenticeship = YesNoField("En contrat d'apprentissage")
-    is_professionalisation = YesNoField("En contrat de professionnalisation")
+    # NOT NULL columns: a blank answer (only a forged form sends one) is refused, not stored.
+    is_initial_training = YesNoField("Formation initiale", nullable=False)
+    is_apprenticeship = YesNoField("En contrat d'apprentissage", nullable=False)
+    is_professionalisation = YesNoField("En contrat de professionnalisation", nullable=False)
     version = VersionField()
 
     CONTACT_FIELDS = (
@@ -461,7 +476,7 @@ class FundingForm(FicheForm):
         "Capacité simultanée", render_kw={"inputmode": "numeric"}
     )
     fee_ht = FrenchDecimalField(
-        "Frais HT (€)", [optional(), non_negative()], render_kw={"inputmode": "decimal"}
+        "Frais HT (€)", [optional(), *amount()], render_kw={"inputmode": "decimal"}
     )
     vat_rate = FrenchDecimalField(
         "Taux TVA (%)",
@@ -470,7 +485,7 @@ class FundingForm(FicheForm):
     )
     additional_fees = FrenchDecimalField(
         "Montant total des frais additionnels non pris en charge (€)",
-        [optional(), non_negative()],
+        [optional(), *amount()],
         render_kw={"inputmode": "decimal"},
     )
     certification_fees_included = YesNoField("Frais afférents au passage de la certification")

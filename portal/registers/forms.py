@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import IntegerField, MultipleFileField, StringField
+from wtforms.validators import NumberRange
 
 from ..forms import BaseForm, max_length, optional, required, strip_filter
 
@@ -19,7 +20,11 @@ class ReplacementForm(BaseForm):
 
     formation_id = IntegerField(
         "N° de formation (F)",
-        validators=[required()],
+        # Bounded like the column: a larger number would reach the database and fail there.
+        validators=[
+            required(),
+            NumberRange(min=1, max=2**31 - 1, message="Numéro de formation inconnu."),
+        ],
         render_kw={"inputmode": "numeric"},
     )
     code = StringField(
