@@ -41,8 +41,7 @@ def can_access(user: User, establishment_id: int) -> bool:
     if user.is_carif:
         return True
     stmt = select(
-        exists()
-        .where(
+        exists().where(
             user_establishments.c.user_id == user.id,
             user_establishments.c.establishment_id == establishment_id,
             Establishment.id == user_establishments.c.establishment_id,
