@@ -56,9 +56,9 @@ def _no_content_security_policy_violation(request):
     refusals: list[str] = []
     page.on(
         "console",
-        lambda message: refusals.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            refusals.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     yield
     assert not refusals, "Content-Security-Policy violations:\n" + "\n".join(refusals)
