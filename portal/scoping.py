@@ -15,6 +15,7 @@ from sqlalchemy import Select, exists, select
 from .extensions import db
 from .models import Establishment, User
 from .models.directory import user_establishments
+from .validators import parse_int
 
 SESSION_KEY = "establishment_id"
 M = TypeVar("M")
@@ -86,9 +87,8 @@ def select_establishment(establishment_id: Any) -> Establishment:
     403 for an OF user not attached to it (the id came from a forged form), 404 when it does
     not exist for a carif user, 400 when it is not a number.
     """
-    try:
-        establishment_id = int(establishment_id)
-    except (TypeError, ValueError):
+    establishment_id = parse_int(establishment_id)
+    if establishment_id is None:
         abort(400)
     if not can_access(current_user, establishment_id):
         abort(403)

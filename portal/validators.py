@@ -60,6 +60,22 @@ def normalise_email(raw: str) -> str:
         raise ValueError("Adresse e-mail invalide (exemple : prenom.nom@organisme.fr).") from None
 
 
+# The largest id or page any table takes (PostgreSQL's integer; SQLite's is larger).
+DB_INT_MAX = 2**31 - 1
+
+
+def parse_int(value: object, *, minimum: int = 0, maximum: int = DB_INT_MAX) -> int | None:
+    """An integer from a request (query string, form, JSON): ASCII digits within
+    [minimum, maximum], else None — never "²", never a number the database cannot hold."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and 0 < len(value) <= 10 and _ascii_digits(value):
+        number = int(value)
+    else:
+        return None
+    return number if minimum <= number <= maximum else None
+
+
 def _ascii_digits(text: str) -> bool:
     """str.isdigit() also accepts "²" and other scripts' digits, which no SIRET has."""
     return text.isascii() and text.isdigit()

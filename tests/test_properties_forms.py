@@ -495,7 +495,6 @@ def test_offer_creation_path_answers_anything_and_creates_only_valid_formations(
         method, url, data = request
         # The views' own _int_arg() crashes on "²" (str.isdigit accepts it) and sends unbounded
         # ints to the database: reported, see test_junk_ids_in_the_creation_path.
-        assume(not _known_crash("int", {"v": data.get("programme_id") or data.get("lot_id", "")}))
         formations = count(Formation)
         before = columns(formation)
         if method == "GET":
@@ -510,7 +509,6 @@ def test_offer_creation_path_answers_anything_and_creates_only_valid_formations(
     run()
 
 
-@pytest.mark.xfail(strict=True, reason="offer.views._int_arg: int('²'), unbounded int to the DB")
 @pytest.mark.parametrize(
     "url",
     [
@@ -731,9 +729,6 @@ def test_review_decisions_and_answer_refused_change_nothing(app, client, auth, w
     @given(st.sampled_from(["refuser", "question", "repondre"]), messages)
     @property_settings(30)
     def run(decision, message):
-        # review.decisions reads request.form itself: a NUL fails on PostgreSQL (reported, see
-        # test_nul_in_a_review_message_is_refused_or_dropped).
-        assume(not (POSTGRES and "\x00" in message))
         # The action waits for a decision (as after "Envoyer en validation"), or for the
         # answer to a question the Carif-Oref asked.
         db.session.expire_all()
@@ -761,7 +756,6 @@ def test_review_decisions_and_answer_refused_change_nothing(app, client, auth, w
     run()
 
 
-@pytest.mark.xfail(POSTGRES, strict=True, reason="review.decisions: NUL reaches PostgreSQL")
 def test_nul_in_a_review_message_is_refused_or_dropped(app, client, auth, world):
     action = world.mine["action"]
     action.status = ActionStatus.SUBMITTED
@@ -789,8 +783,6 @@ def test_bulk_change_is_all_or_nothing_and_spares_other_establishments(app, clie
     )
     @property_settings(40)
     def run(ids, operation, etat, htmx):
-        # Ids beyond the database's integers reach it (reported, see the xfail below).
-        assume(not any(_too_big(i) for i in ids))
         before = [columns(s) for s in sessions]
         response = client.post(
             "/sessions/selection",
@@ -805,7 +797,6 @@ def test_bulk_change_is_all_or_nothing_and_spares_other_establishments(app, clie
     run()
 
 
-@pytest.mark.xfail(strict=True, reason="search.bulk.parse_bulk: unbounded int ids to the DB")
 def test_huge_session_id_in_a_bulk_change_is_a_404(client, as_of):
     response = client.post(
         "/sessions/selection", data={"ids": ["9" * 30], "operation": "desactiver"}
@@ -925,35 +916,12 @@ PUBLIC_PAGES = (
     ("/exports/lheo.xml", ("programme", "lot", "departement")),
     ("/exports/catalogue.pdf", ("programme", "lot", "departement")),
 )
-# Bugs of the views, reported: "²" passes str.isdigit() then int() raises; a number beyond the
-# database's integers reaches it (SQLite: OverflowError, PostgreSQL: out of range). The
-# properties skip these inputs; the strict xfail tests below fail as soon as they are fixed.
-KNOWN_CRASHES = {
-    "/comptes/": ("page",),
-    "/validation/file": ("programme", "lot", "taille", "page"),
-    "/referentiels/certifinfo/remplacements": ("page",),
-    "/formations/publiques": ("page",),
-    "/etablissements": ("q",),
-    "int": ("v",),  # any integer argument of offer.views._int_arg
-}
-
-
-def _known_crash(path: str, params: dict[str, str]) -> bool:
-    # Beyond 9 digits an int may not fit PostgreSQL's integer columns.
-    for name in KNOWN_CRASHES.get(path, ()):
-        value = params.get(name, "")
-        for item in value if isinstance(value, list) else [value]:
-            digits = item.strip().lstrip("+-")
-            if digits.isdigit() and (not digits.isascii() or len(digits) > 9):
-                return True
-    return False
 
 
 def _visit(client, world: World, pages, data, *, allowed=None):
     template, names = data.draw(st.sampled_from(pages), label="page")
     path = template.format(formation=world.mine["formation"].id, action=world.mine["action"].id)
     params = data.draw(query_strings(names, world.all_ids), label="query")
-    assume(not _known_crash(template, params))
     headers = HX if data.draw(st.booleans(), label="htmx") else {}
     limiter.reset()
     answered(
@@ -995,7 +963,6 @@ def test_public_pages_read_any_query_string(app, client, world, monkeypatch):
     run()
 
 
-@pytest.mark.xfail(strict=True, reason="views' int(page/q): '²' and unbounded ints to the DB")
 @pytest.mark.parametrize(
     "url",
     [
@@ -1011,7 +978,6 @@ def test_junk_page_numbers_of_carif_pages_are_400(client, as_carif, url):
     assert client.get(url).status_code in (200, 400, 404)
 
 
-@pytest.mark.xfail(strict=True, reason="search.views._page_args: unbounded page to the DB")
 def test_huge_page_of_the_public_formations_is_400(client, as_of):
     assert client.get("/formations/publiques?page=" + "9" * 30).status_code in (200, 400)
 
@@ -1072,7 +1038,6 @@ def test_establishment_switch_answers_anything_and_stays_on_the_site(app, client
     def run(establishment_id, next_url, htmx):
         # scoping.select_establishment sends unbounded ints to the database (reported, see
         # test_huge_establishment_id_in_the_switcher_is_a_404).
-        assume(not _too_big(establishment_id))
         response = client.post(
             "/etablissement/courant",
             data={"establishment_id": establishment_id, "next": next_url},
@@ -1086,18 +1051,9 @@ def test_establishment_switch_answers_anything_and_stays_on_the_site(app, client
     run()
 
 
-@pytest.mark.xfail(strict=True, reason="scoping.select_establishment: unbounded int to the DB")
 def test_huge_establishment_id_in_the_switcher_is_a_404(client, as_of):
     response = client.post("/etablissement/courant", data={"establishment_id": "9" * 30})
     assert response.status_code in (400, 403, 404)
-
-
-def _too_big(value: str) -> bool:
-    """An integer an id column cannot hold (PostgreSQL's integer: 32 bits)."""
-    try:
-        return abs(int(value)) >= 2**31
-    except ValueError:
-        return False
 
 
 # Regressions found by the properties above --------------------------------------------------------

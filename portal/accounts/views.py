@@ -14,6 +14,7 @@ from ..auth import tokens
 from ..editing import STALE_MESSAGE, is_stale
 from ..extensions import db
 from ..models import User
+from ..validators import parse_int
 from . import bp
 from .forms import AccountForm
 
@@ -35,13 +36,13 @@ def send_link(user: User) -> None:
 @bp.route("/")
 def index():
     q = (request.args.get("q") or "").strip()
-    page = request.args.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
+    page = parse_int(request.args.get("page", "1"), minimum=1)
+    if page is None:
         abort(400)
     stmt = select(User).options(selectinload(User.establishments)).order_by(User.email)
     if q:
         stmt = stmt.where(or_(User.email.ilike(f"%{q}%"), User.last_name.ilike(f"%{q}%")))
-    pagination = db.paginate(stmt, page=int(page), per_page=PAGE_SIZE, error_out=False)
+    pagination = db.paginate(stmt, page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("accounts/index.html", pagination=pagination, q=q)
 
 

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..htmx import render_page_or_fragment, wants_fragment
 from ..models import Establishment
 from ..scoping import select_establishment
+from ..validators import parse_int
 from . import bp
 
 SEARCH_LIMIT = 20
@@ -58,8 +59,8 @@ def picker():
             Establishment.siret.like(f"{q.replace(' ', '')}%"),
             Establishment.name.ilike(pattern),
         ]
-        if q.isdigit():
-            conditions.append(Establishment.sofi_number == int(q))
+        if (number := parse_int(q)) is not None:
+            conditions.append(Establishment.sofi_number == number)
         results = list(
             db.session.scalars(
                 select(Establishment)

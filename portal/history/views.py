@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 
+from ..validators import parse_int
 from . import bp
 from .records import KINDS, SLUGS, history, load_record, slug_for
 
@@ -33,7 +34,7 @@ def record_url(kind_slug: str, record) -> str:
 def record(kind: str, record_id: int):
     chosen = KINDS[kind]
     item = load_record(chosen, record_id)
-    before = request.args.get("avant", type=int)
+    before = parse_int(request.args.get("avant", ""), minimum=1)
     page = history(chosen, item, before_id=before)
     return render_template(
         "history/record.html",

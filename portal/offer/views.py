@@ -35,6 +35,7 @@ from ..models.reference import lot_formateurs
 from ..review.decisions import DecisionRefused
 from ..review.decisions import answer as answer_question
 from ..scoping import get_scoped_or_404, require_establishment, scoped
+from ..validators import parse_int
 from . import bp
 from .duplicate import duplicate_session as copy_session
 from .forms import (
@@ -101,8 +102,7 @@ def public_programmes() -> list[Programme]:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.values.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_int(request.values.get(name, ""))
 
 
 def _editable_action_for(record) -> Action:
@@ -323,7 +323,7 @@ def _bloc_page(formation: Formation) -> dict:
     q = (request.args.get("q") or "").strip().lower()
     size = request.args.get("taille", "10")
     page = request.args.get("page", "1")
-    if not (size.isdigit() and int(size) in BLOC_PAGE_SIZES and page.isdigit() and int(page) >= 1):
+    if parse_int(size) not in BLOC_PAGE_SIZES or parse_int(page, minimum=1) is None:
         abort(400)
     size, page = int(size), int(page)
     blocs = formation.certification.blocs if formation.certification else []

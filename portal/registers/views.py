@@ -30,6 +30,7 @@ from ..imports.formacode import normalise_version
 from ..imports.replacement import ReplacementError, find_replacement, replace_certification
 from ..imports.runner import KINDS, commit_import, plan_import
 from ..models import Certification, Formation, ImportRun, User
+from ..validators import parse_int
 from . import bp
 from .forms import ReplacementForm, RowReplacementForm, UploadForm
 from .uploads import (
@@ -233,7 +234,9 @@ def _to_recode_count():
 
 
 def _replacements_context(form: ReplacementForm | None = None) -> dict:
-    page = request.args.get("page", 1, type=int)
+    page = parse_int(request.args.get("page", "1"), minimum=1)
+    if page is None:
+        abort(400)
     stmt = _to_recode().options(
         joinedload(Formation.certification), joinedload(Formation.establishment)
     )

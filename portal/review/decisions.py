@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from .. import notify
 from ..extensions import db
+from ..forms import without_controls
 from ..models import Action, ActionEvent, ActionStatus, User
 from ..models._base import utcnow
 from ..models.directory import user_establishments
@@ -37,7 +38,7 @@ def _require(action: Action, status: str, what: str) -> None:
 
 
 def _require_text(text: str | None, message: str) -> str:
-    text = (text or "").strip()
+    text = without_controls(text or "").strip()
     if not text:
         raise DecisionRefused(message, status=422)
     if len(text) > 5000:

@@ -24,6 +24,7 @@ from ..models import (
 from ..models._base import utcnow
 from ..offer.rules import check_action
 from ..offer.snapshot import action_snapshot
+from ..validators import parse_int
 from . import bp
 from .decisions import DecisionRefused, ask, last_validated_snapshot, reject, validate
 from .diff import LABELS, diff_snapshots, display
@@ -60,9 +61,10 @@ def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     if value == "":
         return None
-    if not value.isdigit():
+    number = parse_int(value)
+    if number is None:
         abort(400)
-    return int(value)
+    return number
 
 
 @bp.route("/file")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..codes import RECRUITMENT_STATES
 from ..models import Session
+from ..validators import parse_int
 
 MAX_SELECTION = 100
 SET_RECRUITMENT_STATE = "etat"
@@ -42,10 +43,10 @@ def parse_bulk(ids: Iterable[str], operation: str | None, state: str | None) -> 
     """Check the ticked ids and the requested change before anything is loaded."""
     if operation not in OPERATIONS:
         raise BadSelection("operation")
-    try:
-        selected = tuple(dict.fromkeys(int(i) for i in ids))
-    except ValueError:
-        raise BadSelection("ids") from None
+    numbers = [parse_int(i) for i in ids]
+    if None in numbers:
+        raise BadSelection("ids")
+    selected = tuple(dict.fromkeys(numbers))
     if not selected:
         raise BulkError("Sélectionnez au moins une session dans la liste.")
     if len(selected) > MAX_SELECTION:

@@ -15,6 +15,7 @@ from ..htmx import render_page_or_fragment, wants_fragment
 from ..models import Formation, Session
 from ..offer.workflow import can_edit, mark_modified
 from ..scoping import get_many_scoped_or_404, scoped, scoped_unless_carif, sees_every_establishment
+from ..validators import parse_int
 from . import bp, bulk, csv_export, pagination, query
 from .query import ACTIONS, PAGE_SIZES, SESSIONS, ListingSpec, ListState
 
@@ -113,7 +114,7 @@ def sessions_bulk():
 
 
 def _ints(values: list[str]) -> set[int]:
-    return {int(v) for v in values if v.isdigit()}
+    return {n for v in values if (n := parse_int(v)) is not None}
 
 
 def _export(spec: ListingSpec, filename: str, cells):
@@ -146,12 +147,9 @@ def actions_csv():
 
 def _page_args() -> tuple[int, int]:
     """Read ``page`` and ``taille`` from the query string; 400 for junk, never a 500."""
-    try:
-        page = int(request.args.get("page", 1))
-        size = int(request.args.get("taille", PAGE_SIZES[0]))
-    except ValueError:
-        abort(400)
-    if page < 1 or size not in PAGE_SIZES:
+    page = parse_int(request.args.get("page", "1"), minimum=1)
+    size = parse_int(request.args.get("taille", str(PAGE_SIZES[0])))
+    if page is None or size not in PAGE_SIZES:
         abort(400)
     return page, size
 
