@@ -15,8 +15,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as SAOperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from .editing import STALE_MESSAGE
 from .htmx import wants_fragment
 from .scoping import NoEstablishmentSelected
 
@@ -183,6 +185,13 @@ def register(app: Flask) -> None:
         if current_user.is_authenticated and current_user.is_carif:
             return redirect(url_for("establishments.picker", next=request.full_path))
         return redirect(url_for("establishments.none_attached"))
+
+    @app.errorhandler(StaleDataError)
+    def stale_write(error: StaleDataError):
+        """A colleague saved the same record between this request's read and its write (views
+        that can show the current values catch it themselves): nothing of this request is kept."""
+        _rollback()
+        return render_error(409, STALE_MESSAGE)
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):

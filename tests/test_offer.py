@@ -240,7 +240,10 @@ def test_a_stale_version_is_refused_with_409(client, offer):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 409
-    assert "rechargez la page" in response.text
+    assert "Rechargez la page" in response.text
+    # The field shows the current value; what the user typed is quoted, not lost.
+    assert 'value="Écrit dans un autre onglet"' in response.text
+    assert "Votre saisie : « Le mien »" in response.text
     assert reload(action).title_complement == "Écrit dans un autre onglet"
 
 

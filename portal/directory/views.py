@@ -14,6 +14,7 @@ from typing import Any
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from .. import geo
 from ..access import carif_required
@@ -211,7 +212,11 @@ def update(slug: str, record_id: int):
         return render_edit(kind, record, form), 422
     form.populate_obj(record)
     record.updated_by_id = current_user.id
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:  # saved by someone else between the check and the commit
+        db.session.rollback()
+        return render_edit(kind, record, kind.form_for(record), message=STALE_MESSAGE), 409
     if not wants_fragment():
         return back_to_section(kind)
     return with_trigger(render_row(kind, record), kind.updated)
@@ -291,6 +296,16 @@ def render_establishment_form(establishment, form, message=None):
     return render_template(template, establishment=establishment, form=form, message=message)
 
 
+def _stale_establishment(establishment):
+    """409: the form again with the record as it is now (formdata=None: not the posted one)."""
+    organisation = establishment.organisation
+    fresh = EstablishmentForm(
+        formdata=None, obj=establishment, siren=organisation.siren, prefix="establishment"
+    )
+    fresh.nda.data = organisation.nda
+    return render_establishment_form(establishment, fresh, STALE_MESSAGE), 409
+
+
 @bp.route("/etablissement", methods=["POST"])
 @carif_required
 def establishment_update():
@@ -299,11 +314,7 @@ def establishment_update():
     organisation = establishment.organisation
     form = EstablishmentForm(request.form, siren=organisation.siren, prefix="establishment")
     if is_stale(establishment, form.version.data):
-        fresh = EstablishmentForm(
-            obj=establishment, siren=organisation.siren, prefix="establishment"
-        )
-        fresh.nda.data = organisation.nda
-        return render_establishment_form(establishment, fresh, STALE_MESSAGE), 409
+        return _stale_establishment(establishment)
     if not form.validate():
         return render_establishment_form(establishment, form), 422
     from ..models import Establishment
@@ -320,7 +331,11 @@ def establishment_update():
     del form.nda
     form.populate_obj(establishment)
     organisation.nda = nda
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:  # saved by someone else between the check and the commit
+        db.session.rollback()
+        return _stale_establishment(establishment)
     if not wants_fragment():
         return redirect(url_for("directory.index"))
     response = make_response(

@@ -235,6 +235,7 @@ class CertifInfoForm(BaseForm):
         filters=STRIP,
         render_kw=plain_limit(3000),
     )
+    version = VersionField()
 
     def validate_certif_code(self, field) -> None:
         if self.has_certif_info.data == "1" and not field.data:

@@ -17,12 +17,15 @@ from werkzeug.wrappers import Response
 
 from ..editing import is_stale, with_trigger
 from ..extensions import db
+from ..richtext import visible_text
 from .forms import FicheForm, YesNoField
 
 STALE_FIELD_MESSAGE = (
-    "Cette fiche a été modifiée dans un autre onglet ou par un collègue : rechargez la page "
-    "pour voir les valeurs actuelles avant de continuer."
+    "Cette fiche a été modifiée entre-temps (dans un autre onglet ou par un collègue) : la "
+    "valeur actuelle est affichée et votre saisie n'a pas été enregistrée. Rechargez la page "
+    "avant de continuer."
 )
+TYPED_PREVIEW = 300  # characters of the refused input quoted back to the user
 NOT_SAVED = {"version", "csrf_token"}
 INT_FIELDS = {"teaching_mode"}
 
@@ -68,7 +71,7 @@ def live_save(
     if name not in editable_fields(form):
         abort(400)
     if is_stale(record, form.version.data):
-        return _render_field(form, name, save_url, record, message=STALE_FIELD_MESSAGE), 409
+        return _stale(record, form, name, save_url)
     form.live_field = name
     field = form[name]
     inline = getattr(type(form), f"validate_{name}", None)  # called as (form, field)
@@ -82,9 +85,22 @@ def live_save(
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        return _render_field(form, name, save_url, record, message=STALE_FIELD_MESSAGE), 409
+        return _stale(record, form, name, save_url)
     body = _render_field(form, name, save_url, record, saved_version=record.version)
     return with_trigger(body, "Enregistré")
+
+
+def _stale(record: Any, form: FicheForm, name: str, save_url: str) -> tuple[str, int]:
+    """409: the field shows the stored value, the message quotes what the user typed (so that
+    nothing typed is lost); the page's version is left as it was, so that every other field
+    of the outdated page stays refused until the page is reloaded."""
+    typed = visible_text(" ".join(request.form.getlist(name))).strip()
+    if len(typed) > TYPED_PREVIEW:
+        typed = typed[:TYPED_PREVIEW] + "…"
+    db.session.refresh(record)
+    form[name].process(None, getattr(record, name))
+    message = STALE_FIELD_MESSAGE + (f" Votre saisie : « {typed} »." if typed else "")
+    return _render_field(form, name, save_url, record, message=message), 409
 
 
 def save_all(record: Any, form: FicheForm, *, on_change: Callable[[], None] | None = None) -> bool:

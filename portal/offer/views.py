@@ -12,8 +12,9 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm.exc import StaleDataError
 
-from ..editing import with_trigger
+from ..editing import STALE_MESSAGE, is_stale, with_trigger
 from ..extensions import db
 from ..htmx import wants_fragment
 from ..models import (
@@ -171,6 +172,8 @@ def certifinfo(formation_id: int):
     if current_user.is_carif or any(not can_edit(a) for a in formation.actions):
         abort(403)
     form = CertifInfoForm(obj=None if request.method == "POST" else _certif_defaults(formation))
+    if form.is_submitted() and is_stale(formation, form.version.data):
+        return _stale_certifinfo(formation)
     lookup = None
     if form.validate_on_submit():
         if form.has_certif_info.data == "1":
@@ -195,7 +198,11 @@ def certifinfo(formation_id: int):
                 if formation.certification and b.certification_id == formation.certification_id
             ]
             formation.updated_by_id = current_user.id
-            db.session.commit()
+            try:
+                db.session.commit()
+            except StaleDataError:  # saved by someone else between the check and the commit
+                db.session.rollback()
+                return _stale_certifinfo(formation)
             return redirect(url_for("offer.formation", formation_id=formation.id))
     status = 422 if request.method == "POST" else 200
     return render_template(
@@ -203,8 +210,17 @@ def certifinfo(formation_id: int):
     ), status
 
 
+def _stale_certifinfo(formation: Formation):
+    """409: the step again with the formation as it is now."""
+    form = CertifInfoForm(formdata=None, obj=_certif_defaults(formation))
+    return render_template(
+        "offer/certifinfo.html", form=form, formation=formation, lookup=None, stale=STALE_MESSAGE
+    ), 409
+
+
 def _certif_defaults(formation: Formation):
     class Defaults:
+        version = formation.version
         has_certif_info = formation.has_certif_info
         certif_code = formation.certification.code if formation.certification else None
         free_title = formation.free_title
