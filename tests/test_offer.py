@@ -545,3 +545,29 @@ def test_another_establishments_records_answer_404(client, offer, of_user, rule,
     response = client.open(path, method=method_of(rule), headers={"HX-Request": "true"})
     assert response.status_code == 404
     assert reload(theirs["action"]).version == before
+
+
+def test_an_enrolment_period_start_moved_past_its_stored_end_is_422(client, offer):
+    """Found by the property tests: an edit posting no end date kept the stored one unchecked,
+    and the database's CHECK answered with a 500."""
+    from portal.models import EnrolmentPeriod
+
+    session = offer["session"]
+    period = EnrolmentPeriod(
+        session_id=session.id,
+        establishment_id=session.establishment_id,
+        kind="1",
+        start_date=date(2024, 1, 2),
+        end_date=date(2024, 1, 31),
+    )
+    db.session.add(period)
+    db.session.commit()
+    prefix = f"enrolment_period-{period.id}-"
+    response = client.post(
+        f"/sessions/{session.id}/periodes-inscription/{period.id}",
+        data={prefix + "kind": "1", prefix + "start_date": "2024-02-15", prefix + "version": 1},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "La date de début doit précéder la date de fin (31/01/2024)." in response.text
+    assert reload(period).start_date == date(2024, 1, 2)

@@ -48,6 +48,15 @@ class EnrolmentPeriodForm(BaseForm):
     end_date = DateField("Date fin", [optional()], format="%Y-%m-%d")
     version = VersionField()
 
+    def validate_start_date(self, field) -> None:
+        # Also here: an edit that posts no end date keeps the stored one, whose own check
+        # Optional() stops (the database would refuse the pair).
+        end = self.end_date.data
+        if field.data and end and field.data > end:
+            raise ValidationError(
+                f"La date de début doit précéder la date de fin ({end.strftime('%d/%m/%Y')})."
+            )
+
     def validate_end_date(self, field) -> None:
         if field.data and self.start_date.data and field.data < self.start_date.data:
             raise ValidationError("La date de fin doit être postérieure à la date de début.")
