@@ -100,7 +100,24 @@ def _changes(record: Any) -> list[tuple[str, str | None, str | None]]:
             changes.append((attr.key, None, "(modifié)"))
         else:
             changes.append((attr.key, _text(before), _text(after)))
+    # Many-to-many links (an account's establishments, a formation's blocs, a lot's
+    # formateurs): the ids before and after, as a JSON list.
+    for relationship in state.mapper.relationships:
+        if relationship.secondary is None:
+            continue
+        history = state.attrs[relationship.key].history
+        if not history.has_changes():
+            continue
+        kept = [_id(r) for r in history.unchanged]
+        before = sorted(kept + [_id(r) for r in history.deleted])
+        after = sorted(kept + [_id(r) for r in history.added])
+        if before != after:
+            changes.append((relationship.key, _text(before), _text(after)))
     return changes
+
+
+def _id(record: Any) -> Any:
+    return inspect(record).mapper.primary_key_from_instance(record)[0]
 
 
 def _keep_old_value(target: Any, value: Any, oldvalue: Any, initiator: Any) -> Any:

@@ -212,3 +212,28 @@ def test_long_histories_page_by_fifty_without_gap_or_overlap(client, auth, world
     assert len(first_rows) + len(second_rows) == PAGE_SIZE + 8
     assert second_rows[-1][2] == "Création"
     assert "Modifications plus anciennes" not in client.get(older.group(1)).text
+
+
+def test_an_accounts_establishments_read_as_names_in_its_history(
+    client, auth, world, carif_user, make_establishment
+):
+    user, first = world["user"], world["first"]
+    angers = make_establishment(name="Antenne d'Angers")
+    auth.login(carif_user)
+    response = client.post(
+        f"/comptes/{user.id}",
+        data={
+            "email": user.email,
+            "role": "of",
+            "sirets": f"{first.siret}\n{angers.siret}",
+            "version": user.version,
+        },
+    )
+    assert response.status_code == 302
+    line = next(
+        r
+        for r in rows(client.get(f"/historique/compte/{user.id}").text)
+        if r[3] == "Établissements rattachés"
+    )
+    assert "Antenne d'Angers (SIRET " in line[5]
+    assert "Antenne d'Angers" not in line[4]

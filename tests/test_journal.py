@@ -99,3 +99,14 @@ def test_the_journal_is_append_only_in_the_orm_and_in_the_database(app, of_user,
     db.session.execute(text("UPDATE journal SET user_id = NULL WHERE id = :id"), {"id": line.id})
     db.session.commit()
     assert site.id == line.record_id
+
+
+def test_many_to_many_links_are_journaled_as_ids(app, of_user):
+    user, first, second, other = of_user
+    user.establishments = [first, other]
+    db.session.commit()
+    [line] = [e for e in _entries("User") if e.field == "establishments"]
+    assert (line.before, line.after) == (
+        f"[{min(first.id, second.id)}, {max(first.id, second.id)}]",
+        f"[{min(first.id, other.id)}, {max(first.id, other.id)}]",
+    )

@@ -25,6 +25,7 @@ from ..models import (
     Action,
     ActionStatus,
     Certification,
+    CertificationBloc,
     Contact,
     EnrolmentPeriod,
     Establishment,
@@ -76,6 +77,9 @@ EXTRA_LABELS = {
     "establishment_id": "Établissement",
     "sofi_number": "Numéro SOFI",
     "organisation_id": "Organisme",
+    "establishments": "Établissements rattachés",
+    "blocs": "Blocs de compétences",
+    "formateurs": "Établissements formateurs",
 }
 STATUS_LABELS = ActionStatus.LABELS
 
@@ -105,6 +109,10 @@ REFERENCES: dict[str, Callable[[set[int]], dict[int, str]]] = {
     "programme_id": _name_of(Programme, lambda p: p.name),
     "lot_id": _name_of(Lot, lambda lot: f"{lot.code} – {lot.title}"),
     "certification_id": _name_of(Certification, lambda c: f"{c.code} – {c.title}"),
+    # Many-to-many links, journaled as JSON lists of ids.
+    "establishments": _name_of(Establishment, lambda e: f"{e.name} (SIRET {e.siret})"),
+    "formateurs": _name_of(Establishment, lambda e: f"{e.name} (SIRET {e.siret})"),
+    "blocs": _name_of(CertificationBloc, lambda b: f"{b.code} – {b.title}"),
 }
 
 
@@ -243,9 +251,25 @@ def _references(entries: Iterable[JournalEntry]) -> dict[str, dict[int, str]]:
     for entry in entries:
         if entry.field in REFERENCES:
             for value in (entry.before, entry.after):
-                if value and value.isdigit():
-                    wanted.setdefault(entry.field, set()).add(int(value))
+                for item in _ids(value):
+                    wanted.setdefault(entry.field, set()).add(item)
     return {field: REFERENCES[field](ids) for field, ids in wanted.items()}
+
+
+def _ids(value: str | None) -> list[int]:
+    """The ids a journal value names: one id, or a JSON list of them."""
+    if not value:
+        return []
+    if value.isascii() and value.isdigit():
+        return [int(value)]
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            return []
+        if isinstance(items, list) and all(isinstance(i, int) for i in items):
+            return items
+    return []
 
 
 def _unbound(forms: tuple[type, ...], name: str) -> Any:
@@ -282,8 +306,11 @@ def display(
         return value
     if name == "status":
         return STATUS_LABELS.get(value, value)
-    if name in references and value.isdigit():
-        return references[name].get(int(value), f"n° {value} (supprimé)")
+    if name in references:
+        names = references[name]
+        ids = _ids(value)
+        if ids or value == "[]":
+            return ", ".join(names.get(i, f"n° {i} (supprimé)") for i in ids) or "—"
     choices = _choices(forms, name)
     if value.startswith("[") and value.endswith("]"):
         try:
