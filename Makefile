@@ -42,7 +42,7 @@ test-sqlite: $(VENV)/.installed-test
 
 test-postgres: $(VENV)/.installed-test
 	@if command -v pg_virtualenv >/dev/null 2>&1; then \
-		pg_virtualenv -- env TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest; \
+		pg_virtualenv -t -- env TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest; \
 	elif [ "$${CI:-}" = "true" ]; then \
 		echo "pg_virtualenv (postgresql-common) is missing: PostgreSQL tests cannot run in CI." >&2; exit 1; \
 	else \
