@@ -23,6 +23,7 @@ from wtforms import DateField, RadioField, SelectField, SelectMultipleField, Tim
 
 from portal.auth import tokens
 from portal.auth.passwords import hash_password, policy_errors, verify_password
+from portal.catalogue import query as catalogue_query
 from portal.extensions import db, limiter
 from portal.models import (
     Action,
@@ -850,22 +851,7 @@ def test_replacement_of_an_impossible_formation_number_is_a_422(client, as_carif
 # Pages driven by the query string ----------------------------------------------------------------
 
 LIST_PARAMS = ("q", "filtre", "tri", "taille", "page", "apres", "avant", "siret")
-CATALOGUE_PARAMS = (
-    "q",
-    "programme",
-    "departement",
-    "commune",
-    "du",
-    "au",
-    "modalite",
-    "niveau",
-    "public",
-    "formacode",
-    "terminees",
-    "tri",
-    "page",
-    "taille",
-)
+CATALOGUE_PARAMS = catalogue_query.PARAMETERS  # every parameter the catalogue reads
 PLAUSIBLE = {
     "filtre": st.sampled_from(["actives", "inactives", "en-saisie", "fin-moins-un-mois"]),
     "tri": st.sampled_from(["debut", "-debut", "fin", "-code", "siret", "etat", "attente"]),
